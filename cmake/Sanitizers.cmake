@@ -11,9 +11,8 @@ endif()
 
 function(sockfault_shim_sanitize target)
   if(SOCKFAULT_SANITIZE)
-    # Undo the global flags for this target and use runtime-free UBSan instead.
-    set_property(TARGET ${target} PROPERTY COMPILE_OPTIONS "")
-    set_property(TARGET ${target} PROPERTY LINK_OPTIONS "")
-    target_compile_options(${target} PRIVATE -fsanitize=undefined -fsanitize-trap=all)
+    # Later flags win: drop the runtime sanitizers, keep runtime-free trapping UBSan.
+    target_compile_options(${target} PRIVATE -fno-sanitize=all -fsanitize=undefined -fsanitize-trap=all)
+    target_link_options(${target} PRIVATE -fno-sanitize=all)
   endif()
 endfunction()

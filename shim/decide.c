@@ -1,0 +1,181 @@
+/* The per-call decision: which rules match, their counters, when/prob, the errno. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "state.h"
+
+#include "site.h"
+
+void sf_fd_set(int fd, int family, int type)
+{
+  if (fd >= 0 && fd < SF_FD_TRACK)
+    atomic_store_explicit(&sf_g.fdkind[fd], (uint16_t)(((type & 0xff) << 8) | ((family + 1) & 0xff)),
+                          memory_order_relaxed);
+}
+
+void sf_fd_forget(int fd)
+{
+  if (fd >= 0 && fd < SF_FD_TRACK)
+    atomic_store_explicit(&sf_g.fdkind[fd], 0, memory_order_relaxed);
+}
+
+/* Socket family and type of an fd: cached, else asked of the kernel (never through our
+ * wrappers). Returns 0 if the fd is not a socket. */
+static int sf_fd_kind(int fd, int *family, int *type)
+{
+  uint16_t k = fd >= 0 && fd < SF_FD_TRACK
+                   ? atomic_load_explicit(&sf_g.fdkind[fd], memory_order_relaxed)
+                   : 0;
+  if (k == SF_FD_OTHER)
+    return 0;
+  if (k != 0 && (k & 0xff) != 0) {
+    *family = (k & 0xff) - 1;
+    *type = k >> 8;
+    return 1;
+  }
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    if (fd >= 0 && fd < SF_FD_TRACK)
+      atomic_store_explicit(&sf_g.fdkind[fd], SF_FD_OTHER, memory_order_relaxed);
+    return 0;
+  }
+  int fam = -1, ty = -1;
+  socklen_t l = sizeof fam;
+  if (sf_real.getsockopt == NULL || sf_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l) != 0)
+    fam = -1;
+  l = sizeof ty;
+  if (sf_real.getsockopt == NULL || sf_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &ty, &l) != 0)
+    ty = -1;
+  *family = fam;
+  *type = ty;
+  if (fam >= 0 && ty >= 0)
+    sf_fd_set(fd, fam, ty);
+  return 1;
+}
+
+int sf_fd_is_socket(int fd)
+{
+  int f, t;
+  return sf_fd_kind(fd, &f, &t);
+}
+
+void sf_ctx_kind(struct sf_ctx *c)
+{
+  if (c->have_kind)
+    return;
+  c->have_kind = true;
+  if (c->addr != NULL && c->family < 0)
+    c->family = c->addr->sa_family;
+  if (c->fd >= 0 && (c->family < 0 || c->type < 0)) {
+    int f = -1, t = -1;
+    if (sf_fd_kind(c->fd, &f, &t)) {
+      if (c->family < 0)
+        c->family = f;
+      if (c->type < 0)
+        c->type = t;
+    }
+  }
+}
+
+static int sf_port_of(const struct sockaddr *sa)
+{
+  if (sa->sa_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+  if (sa->sa_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+  return -1;
+}
+
+/* Local and peer ports: from the address the call names, else from the kernel. */
+void sf_ctx_ports(struct sf_ctx *c)
+{
+  if (c->have_ports)
+    return;
+  c->have_ports = true;
+  const enum sf_ctx_kind kind = sf_calls[c->call].ctx;
+  if (c->addr != NULL) {
+    int p = sf_port_of(c->addr);
+    if (c->call == SF_ID_bind)
+      c->port = p;
+    else
+      c->peer = p;
+  }
+  if (c->fd < 0 || kind == SF_CTX_NEW)
+    return;
+  struct sockaddr_storage ss;
+  socklen_t l = sizeof ss;
+  if (c->port < 0 && sf_real.getsockname != NULL &&
+      sf_real.getsockname(c->fd, (struct sockaddr *)&ss, &l) == 0)
+    c->port = sf_port_of((struct sockaddr *)&ss);
+  l = sizeof ss;
+  if (c->peer < 0 && c->call != SF_ID_listen && c->call != SF_ID_accept &&
+      c->call != SF_ID_accept4 && sf_real.getpeername != NULL &&
+      sf_real.getpeername(c->fd, (struct sockaddr *)&ss, &l) == 0)
+    c->peer = sf_port_of((struct sockaddr *)&ss);
+}
+
+static int sf_filters_match(const struct sf_rule *r, struct sf_ctx *c)
+{
+  unsigned f = r->filters;
+  if (f == 0)
+    return 1;
+  if (f & SF_F_FD && c->fd != r->fd)
+    return 0;
+  if (f & (SF_F_FAMILY | SF_F_TYPE)) {
+    sf_ctx_kind(c);
+    if (f & SF_F_FAMILY && c->family != r->family)
+      return 0;
+    if (f & SF_F_TYPE && c->type != r->type)
+      return 0;
+  }
+  if (f & SF_F_PORT) {
+    sf_ctx_ports(c);
+    if (c->port != r->port && c->peer != r->port)
+      return 0;
+  }
+  if (f & SF_F_SITE && !sf_site_matches(c->site, r->site))
+    return 0;
+  return 1;
+}
+
+/* splitmix64: the schedule is a pure function of (seed, occurrence), so the same seed gives
+ * the same failures whatever the threads' interleaving. */
+static uint64_t sf_mix(uint64_t x)
+{
+  x += UINT64_C(0x9e3779b97f4a7c15);
+  x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return x ^ (x >> 31);
+}
+
+int sf_decide(struct sf_ctx *c, int *rule)
+{
+  int inject = 0;
+  const uint64_t bit = SF_CALL_BIT(c->call);
+  *rule = -1;
+  for (unsigned i = 0; i < sf_g.rules.n; i++) {
+    const struct sf_rule *r = &sf_g.rules.rule[i];
+    if (!(r->calls & bit) || !sf_filters_match(r, c))
+      continue;
+    /* Every matching rule counts the call, even when an earlier rule already fires. */
+    uint64_t n = atomic_fetch_add_explicit(&sf_g.count[i], 1, memory_order_relaxed) + 1;
+    if (inject || !sf_when_selects(r, n))
+      continue;
+    uint64_t h = sf_mix(sf_g.seed[i] ^ sf_mix(n));
+    if (r->prob < SF_PROB_ONE && (h >> 32) * SF_PROB_ONE >= (uint64_t)r->prob << 32)
+      continue;
+    if (r->any) {
+      const struct sf_call_info *ci = &sf_calls[c->call];
+      inject = ci->errnos[sf_mix(h) % ci->nerrnos].err;
+    } else {
+      inject = r->err;
+    }
+    *rule = (int)i;
+    atomic_fetch_add_explicit(&sf_g.fired[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sf_g.injected, 1, memory_order_relaxed);
+  }
+  return inject;
+}

@@ -1,0 +1,287 @@
+/* Initialisation (before main, or at the first intercepted call if that comes first),
+ * fork behaviour, the exit record, and the control API. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockfault/exit.h"
+#include "sockfault/sockfault.h"
+#include "state.h"
+
+struct sf_state sf_g = {.slow = ~UINT64_C(0), .log_fd = -1, .inherit = true};
+
+static __thread int sf_in_init __attribute__((tls_model("initial-exec")));
+
+static const char *const sf_env_names[] = {
+#define SF_ENV(name, doc) #name,
+#include "envs.def"
+#undef SF_ENV
+};
+enum { SF_NENV = sizeof sf_env_names / sizeof sf_env_names[0] };
+
+extern char **environ;
+
+/* A misspelt SOCKFAULT_* variable is a warning, not silence. */
+static void sf_check_env_names(void)
+{
+  for (char **e = environ; e && *e; e++) {
+    if (strncmp(*e, "SOCKFAULT", 9) != 0)
+      continue;
+    const char *eq = strchr(*e, '=');
+    size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+    int known = 0;
+    for (int i = 0; i < SF_NENV; i++)
+      if (strlen(sf_env_names[i]) == len && memcmp(*e, sf_env_names[i], len) == 0)
+        known = 1;
+    if (known)
+      continue;
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(len < 100 ? len : 100), *e);
+    const char *near = sf_closest(*e, len, sf_env_names, SF_NENV);
+    char msg[256];
+    snprintf(msg, sizeof msg, "warning: unknown environment variable %s%s%s%s", name,
+             near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+    sf_note(msg, NULL, NULL);
+  }
+}
+
+static void sf_rules_die(const char *msg)
+{
+  char full[600];
+  snprintf(full, sizeof full, "%s; the program was not run", msg);
+  sf_die(SOCKFAULT_EXIT_RULE, full);
+}
+
+static char sf_file_buf[64 * 1024];
+
+static void sf_load_rules(struct sf_ruleset *rs)
+{
+  char err[512];
+  const char *env = getenv("SOCKFAULT");
+  const char *file = getenv("SOCKFAULT_FILE");
+  if (env && sf_rules_parse(env, strlen(env), "SOCKFAULT", rs, err, sizeof err) != 0)
+    sf_rules_die(err);
+  if (file) {
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      snprintf(err, sizeof err, "SOCKFAULT_FILE=%s: %s", file, strerror(errno));
+      sf_rules_die(err);
+    }
+    size_t used = 0;
+    for (;;) {
+      long r = syscall(SYS_read, fd, sf_file_buf + used, sizeof sf_file_buf - used);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      used += (size_t)r;
+      if (used == sizeof sf_file_buf) {
+        syscall(SYS_close, fd);
+        snprintf(err, sizeof err, "SOCKFAULT_FILE=%s: larger than %zu bytes", file,
+                 sizeof sf_file_buf - 1);
+        sf_rules_die(err);
+      }
+    }
+    syscall(SYS_close, fd);
+    if (sf_rules_parse(sf_file_buf, used, file, rs, err, sizeof err) != 0)
+      sf_rules_die(err);
+  }
+}
+
+static uint64_t sf_random_seed(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+}
+
+/* Derive the fast-path mask and bookkeeping from the rules and the log. */
+void sf_arm(void)
+{
+  uint64_t armed = 0;
+  for (unsigned i = 0; i < sf_g.rules.n; i++)
+    armed |= sf_g.rules.rule[i].calls;
+  const uint64_t fdcalls = SF_CALL_BIT(SF_ID_read) | SF_CALL_BIT(SF_ID_write) |
+                           SF_CALL_BIT(SF_ID_readv) | SF_CALL_BIT(SF_ID_writev) |
+                           SF_CALL_BIT(SF_ID_close);
+  const uint64_t creators = SF_CALL_BIT(SF_ID_socket) | SF_CALL_BIT(SF_ID_socketpair) |
+                            SF_CALL_BIT(SF_ID_accept) | SF_CALL_BIT(SF_ID_accept4) |
+                            SF_CALL_BIT(SF_ID_close);
+  sf_g.armed = armed;
+  sf_g.track_fds = sf_g.log_level != SF_LOG_OFF || (armed & fdcalls) != 0;
+  uint64_t slow = armed;
+  if (sf_g.log_level != SF_LOG_OFF)
+    slow |= SF_ALL_CALLS;
+  if (sf_g.track_fds)
+    slow |= creators;
+  atomic_store_explicit(&sf_g.slow, slow, memory_order_release);
+}
+
+static void sf_seed_rules(void)
+{
+  uint64_t base = sf_random_seed();
+  for (unsigned i = 0; i < sf_g.rules.n; i++) {
+    sf_g.seed[i] = sf_g.rules.rule[i].has_seed ? sf_g.rules.rule[i].seed : base + i;
+    atomic_store_explicit(&sf_g.count[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&sf_g.fired[i], 0, memory_order_relaxed);
+  }
+  atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
+}
+
+static void sf_after_fork_child(void)
+{
+  if (!sf_g.inherit) {
+    sf_g.rules.n = 0;
+    sf_arm();
+  }
+}
+
+static void sf_log_start(void)
+{
+  char extra[900];
+  char rules[600];
+  char exe[256];
+  long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  sf_rules_format(&sf_g.rules, rules, sizeof rules);
+  /* exe and rules are printed raw only after checking they need no escaping */
+  int plain = 1;
+  for (const char *p = exe; *p; p++)
+    if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+      plain = 0;
+  int k = snprintf(extra, sizeof extra, "\"ppid\":%ld,\"exe\":\"%s\",\"rules\":\"%s\",\"seeds\":[",
+                   (long)getppid(), plain ? exe : "?", rules);
+  for (unsigned i = 0; i < sf_g.rules.n && k > 0 && (size_t)k < sizeof extra - 24; i++)
+    k += snprintf(extra + k, sizeof extra - (size_t)k, "%s%llu", i ? "," : "",
+                  (unsigned long long)sf_g.seed[i]);
+  if (k > 0 && (size_t)k < sizeof extra - 2)
+    snprintf(extra + k, sizeof extra - (size_t)k, "]");
+  sf_log_event("start", extra);
+}
+
+void sf_init(void)
+{
+  int expect = SF_INIT_NONE;
+  if (!atomic_compare_exchange_strong(&sf_g.init, &expect, SF_INIT_RUNNING)) {
+    /* Another thread is initialising: wait for it, boundedly; a nested call from this
+     * thread (sf_in_init) returns at once and passes through. */
+    for (long spins = 0; !sf_in_init && spins < 10000000 &&
+                         atomic_load_explicit(&sf_g.init, memory_order_acquire) == SF_INIT_RUNNING;
+         spins++)
+      sched_yield();
+    return;
+  }
+  sf_in_init = 1;
+  sf_real_resolve();
+  if (getauxval(AT_SECURE)) {
+    /* set-uid/set-gid: the environment is the attacker's; faults and log are ignored. */
+    if (getenv("SOCKFAULT") || getenv("SOCKFAULT_FILE") || getenv("SOCKFAULT_LOG"))
+      sf_note("set-uid/set-gid program: SOCKFAULT* variables ignored", NULL, NULL);
+    sf_g.rules.n = 0;
+    sf_arm();
+    atomic_store_explicit(&sf_g.init, SF_INIT_DONE, memory_order_release);
+    sf_in_init = 0;
+    return;
+  }
+  sf_check_env_names();
+  sf_load_rules(&sf_g.rules);
+  sf_seed_rules();
+
+  const char *inherit = getenv("SOCKFAULT_INHERIT");
+  if (inherit && strcmp(inherit, "0") != 0 && strcmp(inherit, "1") != 0) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "SOCKFAULT_INHERIT=%.100s: expected 0 or 1", inherit);
+    sf_rules_die(msg);
+  }
+  sf_g.inherit = !(inherit && strcmp(inherit, "0") == 0);
+  if (!sf_g.inherit) {
+    /* exec'd children find no rules; forked ones drop them in sf_after_fork_child */
+    unsetenv("SOCKFAULT");
+    unsetenv("SOCKFAULT_FILE");
+  }
+
+  const char *level = getenv("SOCKFAULT_LOG_LEVEL");
+  const char *log = getenv("SOCKFAULT_LOG");
+  enum sf_log_level lv = SF_LOG_ALL;
+  if (level && strcmp(level, "faults") == 0)
+    lv = SF_LOG_FAULTS;
+  else if (level && strcmp(level, "all") != 0) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "SOCKFAULT_LOG_LEVEL=%.100s: expected 'all' or 'faults'", level);
+    sf_rules_die(msg);
+  }
+  if (log && log[0]) {
+    int rc = sf_log_open(log);
+    if (rc != 0) {
+      char msg[600];
+      snprintf(msg, sizeof msg, "SOCKFAULT_LOG=%.400s: %s", log,
+               rc == -ELOOP ? "is a symbolic link (refused)" : strerror(-rc));
+      sf_rules_die(msg);
+    }
+    sf_g.log_level = lv;
+  }
+  pthread_atfork(NULL, NULL, sf_after_fork_child);
+  sf_arm();
+  atomic_store_explicit(&sf_g.init, SF_INIT_DONE, memory_order_release);
+  sf_in_init = 0;
+  if (sf_g.log_level != SF_LOG_OFF)
+    sf_log_start();
+}
+
+__attribute__((constructor(101))) static void sf_constructor(void)
+{
+  if (atomic_load_explicit(&sf_g.init, memory_order_acquire) == SF_INIT_NONE)
+    sf_init();
+}
+
+/* The exit record: how many sockets are still open, for explore's fd-leak class. */
+__attribute__((destructor(101))) static void sf_destructor(void)
+{
+  if (atomic_load_explicit(&sf_g.init, memory_order_acquire) != SF_INIT_DONE ||
+      sf_g.log_level == SF_LOG_OFF)
+    return;
+  char extra[200];
+  snprintf(extra, sizeof extra, "\"sockets\":%d,\"injected\":%llu", sf_count_open_sockets(),
+           (unsigned long long)atomic_load(&sf_g.injected));
+  sf_log_event("exit", extra);
+}
+
+/* --- control API ------------------------------------------------------------------------ */
+
+__attribute__((visibility("default"))) int sockfault_set_rules(const char *rules, char *err,
+                                                               size_t errlen)
+{
+  static struct sf_ruleset fresh;
+  if (atomic_load_explicit(&sf_g.init, memory_order_acquire) != SF_INIT_DONE)
+    sf_init();
+  memset(&fresh, 0, sizeof fresh);
+  if (rules && sf_rules_parse(rules, strlen(rules), "sockfault_set_rules", &fresh, err, errlen) != 0)
+    return -1;
+  sf_g.rules = fresh;
+  sf_seed_rules();
+  sf_arm();
+  return 0;
+}
+
+__attribute__((visibility("default"))) void sockfault_reset(void)
+{
+  for (unsigned i = 0; i < SF_MAX_RULES; i++) {
+    atomic_store_explicit(&sf_g.count[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&sf_g.fired[i], 0, memory_order_relaxed);
+  }
+  atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
+}
+
+__attribute__((visibility("default"))) unsigned long long sockfault_injected(void)
+{
+  return atomic_load_explicit(&sf_g.injected, memory_order_relaxed);
+}

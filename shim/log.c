@@ -1,0 +1,235 @@
+/* The JSON Lines log: one record per call, formatted on the stack, one raw write each. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "site.h"
+#include "state.h"
+
+/* The log fd is moved this high so that programs reusing low fds rarely meet it. */
+#define SF_LOG_FD_MIN 500
+
+struct sf_buf {
+  char b[1024];
+  size_t n;
+};
+
+static void sf_b_raw(struct sf_buf *o, const char *s, size_t l)
+{
+  if (l > sizeof o->b - 2 - o->n)
+    l = sizeof o->b - 2 - o->n; /* keep room for "}\n" */
+  memcpy(o->b + o->n, s, l);
+  o->n += l;
+}
+
+static void sf_b_lit(struct sf_buf *o, const char *s) { sf_b_raw(o, s, strlen(s)); }
+
+static void sf_b_str(struct sf_buf *o, const char *s)
+{
+  sf_b_lit(o, "\"");
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      char esc[2] = {'\\', (char)c};
+      sf_b_raw(o, esc, 2);
+    } else if (c < 0x20) {
+      char esc[6] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
+      sf_b_raw(o, esc, 6);
+    } else {
+      sf_b_raw(o, (const char *)&c, 1);
+    }
+  }
+  sf_b_lit(o, "\"");
+}
+
+static void sf_b_int(struct sf_buf *o, long long v)
+{
+  char tmp[24];
+  int i = sizeof tmp;
+  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  do {
+    tmp[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    tmp[--i] = '-';
+  sf_b_raw(o, tmp + i, sizeof tmp - (size_t)i);
+}
+
+static void sf_b_key(struct sf_buf *o, const char *key)
+{
+  sf_b_lit(o, o->n > 1 ? ",\"" : "\"");
+  sf_b_lit(o, key);
+  sf_b_lit(o, "\":");
+}
+
+static void sf_b_head(struct sf_buf *o)
+{
+  o->n = 0;
+  sf_b_lit(o, "{");
+  sf_b_key(o, "pid");
+  sf_b_int(o, syscall(SYS_getpid));
+  sf_b_key(o, "tid");
+  sf_b_int(o, syscall(SYS_gettid));
+}
+
+/* The log is still ours: a program that closed it or dup2'd over it silences it for good,
+ * rather than have records land in its own files. */
+static int sf_log_usable(void)
+{
+  if (sf_g.log_fd < 0 || atomic_load_explicit(&sf_g.log_broken, memory_order_relaxed))
+    return 0;
+  struct stat st;
+  if (fstat(sf_g.log_fd, &st) != 0 || st.st_dev != sf_g.log_dev || st.st_ino != sf_g.log_ino) {
+    atomic_store_explicit(&sf_g.log_broken, true, memory_order_relaxed);
+    return 0;
+  }
+  return 1;
+}
+
+static void sf_b_emit(struct sf_buf *o)
+{
+  o->b[o->n++] = '}';
+  o->b[o->n++] = '\n';
+  if (sf_log_usable())
+    sf_write_all(sf_g.log_fd, o->b, o->n);
+}
+
+int sf_log_open(const char *path)
+{
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return -errno;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, SF_LOG_FD_MIN);
+  if (high >= 0) {
+    syscall(SYS_close, fd);
+    fd = high;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    syscall(SYS_close, fd);
+    return -EINVAL;
+  }
+  sf_g.log_fd = fd;
+  sf_g.log_dev = st.st_dev;
+  sf_g.log_ino = st.st_ino;
+  return 0;
+}
+
+void sf_log_call(const struct sf_record *rec)
+{
+  struct sf_buf o;
+  const struct sf_ctx *c = rec->ctx;
+  sf_b_head(&o);
+  sf_b_key(&o, "call");
+  sf_b_str(&o, sf_calls[c->call].name);
+  sf_b_key(&o, "n");
+  sf_b_int(&o, (long long)rec->n);
+  if (c->fd >= 0) {
+    sf_b_key(&o, "fd");
+    sf_b_int(&o, c->fd);
+  }
+  const char *fam = c->family >= 0 ? sf_family_name(c->family) : NULL;
+  if (fam) {
+    sf_b_key(&o, "family");
+    sf_b_str(&o, fam);
+  }
+  const char *ty = c->type >= 0 ? sf_type_name(c->type & 0xf) : NULL;
+  if (ty) {
+    sf_b_key(&o, "type");
+    sf_b_str(&o, ty);
+  }
+  if (c->port >= 0) {
+    sf_b_key(&o, "port");
+    sf_b_int(&o, c->port);
+  }
+  if (c->peer >= 0) {
+    sf_b_key(&o, "peer");
+    sf_b_int(&o, c->peer);
+  }
+  sf_b_key(&o, "ret");
+  sf_b_int(&o, rec->ret);
+  if (rec->ret == -1) {
+    const char *en = sf_errno_name(rec->err);
+    sf_b_key(&o, "errno");
+    if (en)
+      sf_b_str(&o, en);
+    else
+      sf_b_int(&o, rec->err);
+  }
+  sf_b_key(&o, "injected");
+  sf_b_lit(&o, rec->rule >= 0 ? "true" : "false");
+  if (rec->rule >= 0) {
+    sf_b_key(&o, "rule");
+    sf_b_int(&o, rec->rule);
+  }
+  char site[160];
+  const char *sym = NULL;
+  sf_site_format(c->site, site, sizeof site, &sym);
+  sf_b_key(&o, "site");
+  sf_b_str(&o, site);
+  if (sym) {
+    sf_b_key(&o, "sym");
+    sf_b_str(&o, sym);
+  }
+  sf_b_emit(&o);
+}
+
+void sf_log_event(const char *event, const char *extra_json)
+{
+  struct sf_buf o;
+  sf_b_head(&o);
+  sf_b_key(&o, "event");
+  sf_b_str(&o, event);
+  if (extra_json && extra_json[0]) {
+    sf_b_lit(&o, ",");
+    sf_b_lit(&o, extra_json);
+  }
+  sf_b_emit(&o);
+}
+
+struct sf_dirent64 {
+  unsigned long long d_ino;
+  long long d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+/* Sockets open now, from /proc/self/fd through raw getdents64: no allocation. */
+int sf_count_open_sockets(void)
+{
+  int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return -1;
+  char buf[4096];
+  int count = 0;
+  for (int rounds = 0; rounds < 100000; rounds++) {
+    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    for (long off = 0; off < n;) {
+      struct sf_dirent64 *d = (struct sf_dirent64 *)(void *)(buf + off);
+      off += d->d_reclen;
+      int fd = 0, ok = d->d_name[0] != '\0';
+      for (const char *p = d->d_name; *p; p++) {
+        if (*p < '0' || *p > '9') {
+          ok = 0;
+          break;
+        }
+        fd = fd * 10 + (*p - '0');
+      }
+      struct stat st;
+      if (ok && fd != dfd && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+        count++;
+    }
+  }
+  syscall(SYS_close, dfd);
+  return count;
+}

@@ -1,0 +1,604 @@
+/* The fault-rule language: parse and print. Pure: no allocation, no I/O. */
+#include "rules.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "table.h"
+
+/* A slice of the input: rules and their fields are never copied. */
+struct sf_str {
+  const char *p;
+  size_t n;
+};
+
+struct sf_perr {
+  char *buf;
+  size_t len;
+  const char *origin;
+  long line; /* > 0 when the origin is a file */
+  unsigned index;
+  struct sf_str rule;
+};
+
+static int sf_fail(struct sf_perr *pe, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int sf_fail(struct sf_perr *pe, const char *fmt, ...)
+{
+  if (pe->buf == NULL || pe->len == 0)
+    return -1;
+  int shown = pe->rule.n > 80 ? 77 : (int)pe->rule.n;
+  const char *more = pe->rule.n > 80 ? "..." : "";
+  int k;
+  if (pe->line > 0)
+    k = snprintf(pe->buf, pe->len, "%s:%ld: rule '%.*s%s': ", pe->origin, pe->line, shown,
+                 pe->rule.p, more);
+  else
+    k = snprintf(pe->buf, pe->len, "%s rule %u '%.*s%s': ", pe->origin, pe->index, shown,
+                 pe->rule.p, more);
+  if (k >= 0 && (size_t)k < pe->len) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pe->buf + k, pe->len - (size_t)k, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static int sf_is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+static struct sf_str sf_trim(struct sf_str s)
+{
+  while (s.n > 0 && sf_is_space(s.p[0])) {
+    s.p++;
+    s.n--;
+  }
+  while (s.n > 0 && sf_is_space(s.p[s.n - 1]))
+    s.n--;
+  return s;
+}
+
+static int sf_eq(struct sf_str s, const char *lit)
+{
+  return strlen(lit) == s.n && memcmp(s.p, lit, s.n) == 0;
+}
+
+static int sf_starts(struct sf_str s, const char *lit)
+{
+  size_t l = strlen(lit);
+  return s.n >= l && memcmp(s.p, lit, l) == 0;
+}
+
+/* Strict unsigned decimal (or 0x hex when hex_ok): digits only, no sign, no overflow. */
+static int sf_parse_u64(struct sf_str s, uint64_t *out, int hex_ok)
+{
+  unsigned base = 10;
+  if (hex_ok && s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    base = 16;
+    s.p += 2;
+    s.n -= 2;
+  }
+  if (s.n == 0)
+    return -1;
+  uint64_t v = 0;
+  for (size_t i = 0; i < s.n; i++) {
+    unsigned d;
+    char c = s.p[i];
+    if (c >= '0' && c <= '9')
+      d = (unsigned)(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = (unsigned)(c - 'a' + 10);
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = (unsigned)(c - 'A' + 10);
+    else
+      return -1;
+    if (v > (UINT64_MAX - d) / base)
+      return -1;
+    v = v * base + d;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Splits s at the first occurrence of sep: head before, tail after (tail.p NULL if none). */
+static struct sf_str sf_split(struct sf_str s, const char *sep, struct sf_str *tail)
+{
+  size_t l = strlen(sep);
+  for (size_t i = 0; i + l <= s.n; i++) {
+    if (memcmp(s.p + i, sep, l) == 0) {
+      tail->p = s.p + i + l;
+      tail->n = s.n - i - l;
+      return (struct sf_str){s.p, i};
+    }
+  }
+  tail->p = NULL;
+  tail->n = 0;
+  return s;
+}
+
+/* The socket API proper, without the generic fd calls: strace's %net class. */
+static uint64_t sf_net_calls(void)
+{
+  return SF_ALL_CALLS & ~(SF_CALL_BIT(SF_ID_read) | SF_CALL_BIT(SF_ID_write) |
+                          SF_CALL_BIT(SF_ID_readv) | SF_CALL_BIT(SF_ID_writev) |
+                          SF_CALL_BIT(SF_ID_close));
+}
+
+static int sf_parse_set(struct sf_perr *pe, struct sf_str set, struct sf_rule *r)
+{
+  if (set.n == 0)
+    return sf_fail(pe, "no call named before the first ':' (try e.g. accept:error=EMFILE)");
+  while (set.p != NULL) {
+    struct sf_str rest;
+    struct sf_str name = sf_trim(sf_split(set, ",", &rest));
+    if (name.n == 0)
+      return sf_fail(pe, "empty call name in the list '%.*s'", (int)set.n, set.p);
+    if (sf_eq(name, "all")) {
+      r->calls |= SF_ALL_CALLS;
+    } else if (sf_eq(name, "%net") || sf_eq(name, "%network")) {
+      r->calls |= sf_net_calls();
+    } else {
+      int id = sf_call_lookup(name.p, name.n);
+      if (id < 0) {
+        const char *near = sf_closest_call(name.p, name.n);
+        if (near)
+          return sf_fail(pe, "unknown call '%.*s' (did you mean '%s'?)", (int)name.n, name.p,
+                         near);
+        return sf_fail(pe, "unknown call '%.*s' (`sockfault errnos` lists the calls)",
+                       (int)name.n, name.p);
+      }
+      r->calls |= SF_CALL_BIT(id);
+    }
+    set = rest;
+  }
+  return 0;
+}
+
+static int sf_parse_error(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
+{
+  if (sf_eq(v, "any")) {
+    r->any = true;
+    return 0;
+  }
+  uint64_t num;
+  if (sf_parse_u64(v, &num, 0) == 0) {
+    if (num == 0 || num > 4095 || sf_errno_name((int)num) == NULL)
+      return sf_fail(pe, "error=%.*s is not an errno number this system knows", (int)v.n, v.p);
+    r->err = (int)num;
+    return 0;
+  }
+  int e = sf_errno_lookup(v.p, v.n);
+  if (e < 0) {
+    const char *near = sf_closest_errno(v.p, v.n);
+    if (near)
+      return sf_fail(pe, "unknown errno '%.*s' (did you mean '%s'?)", (int)v.n, v.p, near);
+    return sf_fail(pe, "unknown errno '%.*s'", (int)v.n, v.p);
+  }
+  r->err = e;
+  return 0;
+}
+
+/* when=N | N+ | N+S | N..M | N..M+S, strace's meaning. */
+static int sf_parse_when(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
+{
+  struct sf_str range_tail, step_s;
+  struct sf_str range = sf_split(v, "+", &step_s);
+  struct sf_str first_s = sf_split(range, "..", &range_tail);
+  uint64_t first, last, step = 1;
+  if (sf_parse_u64(first_s, &first, 0) != 0 || first == 0)
+    return sf_fail(pe, "when=%.*s: '%.*s' is not an occurrence number (1, 2, …)", (int)v.n,
+                   v.p, (int)first_s.n, first_s.p);
+  if (range_tail.p != NULL) {
+    if (sf_parse_u64(range_tail, &last, 0) != 0)
+      return sf_fail(pe, "when=%.*s: '%.*s' is not an occurrence number", (int)v.n, v.p,
+                     (int)range_tail.n, range_tail.p);
+    if (last < first)
+      return sf_fail(pe, "when=%.*s: the range ends before it starts", (int)v.n, v.p);
+  } else {
+    last = step_s.p != NULL ? SF_WHEN_INF : first;
+  }
+  if (step_s.p != NULL && step_s.n > 0) {
+    if (sf_parse_u64(step_s, &step, 0) != 0 || step == 0)
+      return sf_fail(pe, "when=%.*s: step '%.*s' is not a positive number", (int)v.n, v.p,
+                     (int)step_s.n, step_s.p);
+  } else if (step_s.p != NULL && range_tail.p != NULL) {
+    return sf_fail(pe, "when=%.*s: '+' after a range needs a step (N..M+S)", (int)v.n, v.p);
+  }
+  r->first = first;
+  r->last = last;
+  r->step = step;
+  r->has_when = true;
+  return 0;
+}
+
+/* prob=0.25 | .25 | 1 | 25% — kept exactly, in billionths. */
+static int sf_parse_prob(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
+{
+  int percent = v.n > 0 && v.p[v.n - 1] == '%';
+  struct sf_str num = {v.p, v.n - (size_t)percent};
+  struct sf_str frac;
+  struct sf_str whole = sf_split(num, ".", &frac);
+  uint64_t w = 0, f = 0;
+  unsigned scale_digits = percent ? 7 : 9;
+  if (whole.n == 0 && (frac.p == NULL || frac.n == 0))
+    return sf_fail(pe, "prob=%.*s is not a number between 0 and 1", (int)v.n, v.p);
+  if (whole.n > 0 && (whole.n > 3 || sf_parse_u64(whole, &w, 0) != 0))
+    return sf_fail(pe, "prob=%.*s is not a number between 0 and 1", (int)v.n, v.p);
+  if (frac.p != NULL) {
+    if (frac.n == 0 || sf_parse_u64(frac, &f, 0) != 0)
+      return sf_fail(pe, "prob=%.*s is not a number between 0 and 1", (int)v.n, v.p);
+    if (frac.n > scale_digits)
+      return sf_fail(pe, "prob=%.*s is finer than 1e-9", (int)v.n, v.p);
+    for (size_t i = frac.n; i < scale_digits; i++)
+      f *= 10;
+  }
+  uint64_t whole_unit = percent ? 10000000u : SF_PROB_ONE;
+  uint64_t p = w * whole_unit + f;
+  if (p > SF_PROB_ONE)
+    return sf_fail(pe, "prob=%.*s is above 1", (int)v.n, v.p);
+  r->prob = (uint32_t)p;
+  r->has_prob = true;
+  return 0;
+}
+
+static int sf_parse_int_in(struct sf_perr *pe, const char *key, struct sf_str v, uint64_t max,
+                           int *out)
+{
+  uint64_t n;
+  if (sf_parse_u64(v, &n, 0) != 0 || n > max)
+    return sf_fail(pe, "%s=%.*s is not a number from 0 to %llu", key, (int)v.n, v.p,
+                   (unsigned long long)max);
+  *out = (int)n;
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  int value;
+} sf_families[] = {{"inet", AF_INET}, {"inet6", AF_INET6}, {"unix", AF_UNIX}},
+  sf_types[] = {{"stream", SOCK_STREAM},
+                {"dgram", SOCK_DGRAM},
+                {"seqpacket", SOCK_SEQPACKET},
+                {"raw", SOCK_RAW}};
+
+const char *sf_family_name(int family)
+{
+  for (size_t i = 0; i < sizeof sf_families / sizeof sf_families[0]; i++)
+    if (sf_families[i].value == family)
+      return sf_families[i].name;
+  return NULL;
+}
+
+const char *sf_type_name(int type)
+{
+  for (size_t i = 0; i < sizeof sf_types / sizeof sf_types[0]; i++)
+    if (sf_types[i].value == type)
+      return sf_types[i].name;
+  return NULL;
+}
+
+static int sf_parse_site(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
+{
+  struct sf_str off;
+  struct sf_str mod = sf_split(v, "+0x", &off);
+  uint64_t dummy;
+  if (mod.n == 0 || off.p == NULL || off.n == 0 || off.n > 16 ||
+      sf_parse_u64((struct sf_str){off.p - 2, off.n + 2}, &dummy, 1) != 0)
+    return sf_fail(pe, "site=%.*s is not MODULE+0xOFFSET (as the log writes it)", (int)v.n,
+                   v.p);
+  if (v.n >= SF_SITE_MAX)
+    return sf_fail(pe, "site=%.*s is longer than %d characters", (int)v.n, v.p,
+                   SF_SITE_MAX - 1);
+  memcpy(r->site, v.p, v.n);
+  r->site[v.n] = '\0';
+  r->filters |= SF_F_SITE;
+  return 0;
+}
+
+static const char *const sf_keys[] = {"error", "when", "prob", "seed", "family",
+                                      "type",  "port", "fd",   "site", "force"};
+enum { SF_NKEYS = sizeof sf_keys / sizeof sf_keys[0] };
+
+static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rule *r,
+                          unsigned *seen)
+{
+  struct sf_str val;
+  struct sf_str key = sf_trim(sf_split(field, "=", &val));
+  int k = -1;
+  for (int i = 0; i < SF_NKEYS; i++)
+    if (sf_eq(key, sf_keys[i]))
+      k = i;
+  if (k < 0) {
+    if (sf_eq(key, "retval") || sf_eq(key, "signal") || sf_eq(key, "delay_enter") ||
+        sf_eq(key, "delay_exit") || sf_eq(key, "syscall"))
+      return sf_fail(pe, "strace's '%.*s=' is not supported: sockfault injects errors only",
+                     (int)key.n, key.p);
+    const char *near = sf_closest(key.p, key.n, sf_keys, SF_NKEYS);
+    if (near)
+      return sf_fail(pe, "unknown key '%.*s' (did you mean '%s'?)", (int)key.n, key.p, near);
+    return sf_fail(pe, "unknown key '%.*s' (keys: error when prob seed family type port fd "
+                   "site force)", (int)key.n, key.p);
+  }
+  if (*seen & (1u << k))
+    return sf_fail(pe, "'%s' given twice", sf_keys[k]);
+  *seen |= 1u << k;
+  if (sf_eq(key, "force")) {
+    if (val.p != NULL)
+      return sf_fail(pe, "'force' takes no value");
+    r->force = true;
+    return 0;
+  }
+  if (val.p == NULL)
+    return sf_fail(pe, "'%.*s' needs a value (%.*s=…)", (int)key.n, key.p, (int)key.n, key.p);
+  val = sf_trim(val);
+  if (val.n == 0)
+    return sf_fail(pe, "empty value for '%s'", sf_keys[k]);
+  switch (k) {
+  case 0: return sf_parse_error(pe, val, r);
+  case 1: return sf_parse_when(pe, val, r);
+  case 2: return sf_parse_prob(pe, val, r);
+  case 3:
+    if (sf_parse_u64(val, &r->seed, 1) != 0)
+      return sf_fail(pe, "seed=%.*s is not a number", (int)val.n, val.p);
+    r->has_seed = true;
+    return 0;
+  case 4:
+  case 5: {
+    int fam = k == 4;
+    size_t n = fam ? sizeof sf_families / sizeof sf_families[0]
+                   : sizeof sf_types / sizeof sf_types[0];
+    for (size_t i = 0; i < n; i++) {
+      if (sf_eq(val, fam ? sf_families[i].name : sf_types[i].name)) {
+        if (fam) {
+          r->family = sf_families[i].value;
+          r->filters |= SF_F_FAMILY;
+        } else {
+          r->type = sf_types[i].value;
+          r->filters |= SF_F_TYPE;
+        }
+        return 0;
+      }
+    }
+    return sf_fail(pe, fam ? "family=%.*s: expected inet, inet6 or unix"
+                           : "type=%.*s: expected stream, dgram, seqpacket or raw",
+                   (int)val.n, val.p);
+  }
+  case 6:
+    r->filters |= SF_F_PORT;
+    return sf_parse_int_in(pe, "port", val, 65535, &r->port);
+  case 7:
+    r->filters |= SF_F_FD;
+    return sf_parse_int_in(pe, "fd", val, INT_MAX, &r->fd);
+  case 8: return sf_parse_site(pe, val, r);
+  }
+  return -1;
+}
+
+static int sf_check_rule(struct sf_perr *pe, const struct sf_rule *r)
+{
+  if (r->err == 0 && !r->any)
+    return sf_fail(pe, "no error= given (e.g. error=EMFILE, or error=any)");
+  if (r->any && r->force)
+    return sf_fail(pe, "error=any draws from the documented errnos: 'force' has no meaning");
+  if (r->any || r->force)
+    return 0;
+  for (int id = 0; id < SF_NCALLS; id++) {
+    if (!(r->calls & SF_CALL_BIT(id)) || sf_errno_documented(id, r->err))
+      continue;
+    char list[512];
+    size_t used = 0;
+    list[0] = '\0';
+    for (unsigned i = 0; i < sf_calls[id].nerrnos && used < sizeof list; i++) {
+      int w = snprintf(list + used, sizeof list - used, "%s%s", i ? " " : "",
+                       sf_errno_name(sf_calls[id].errnos[i].err));
+      if (w > 0)
+        used += (size_t)w;
+    }
+    return sf_fail(pe, "%s is not documented for %s (documented: %s); add :force to inject "
+                   "it anyway", sf_errno_name(r->err), sf_calls[id].name, list);
+  }
+  return 0;
+}
+
+static int sf_parse_one(struct sf_perr *pe, struct sf_str text, struct sf_rule *r)
+{
+  memset(r, 0, sizeof *r);
+  r->first = 1;
+  r->last = SF_WHEN_INF;
+  r->step = 1;
+  r->prob = SF_PROB_ONE;
+  /* Accept strace's spelling as pasted from a command line. */
+  if (sf_starts(text, "inject=")) {
+    text.p += 7;
+    text.n -= 7;
+  } else if (sf_starts(text, "fault=")) {
+    text.p += 6;
+    text.n -= 6;
+  }
+  struct sf_str rest;
+  struct sf_str set = sf_trim(sf_split(text, ":", &rest));
+  if (sf_parse_set(pe, set, r) != 0)
+    return -1;
+  unsigned seen = 0;
+  while (rest.p != NULL) {
+    struct sf_str next;
+    struct sf_str field = sf_trim(sf_split(rest, ":", &next));
+    if (field.n == 0)
+      return sf_fail(pe, "empty field (two ':' in a row, or a ':' at the end)");
+    if (sf_parse_field(pe, field, r, &seen) != 0)
+      return -1;
+    rest = next;
+  }
+  return sf_check_rule(pe, r);
+}
+
+int sf_rules_parse(const char *text, size_t len, const char *origin, struct sf_ruleset *out,
+                   char *err, size_t errlen)
+{
+  struct sf_perr pe = {err, errlen, origin ? origin : "rules", 0, 0, {NULL, 0}};
+  int is_file = origin != NULL && strcmp(origin, "SOCKFAULT") != 0 && strcmp(origin, "-e") != 0;
+  long line = 1;
+  size_t i = 0;
+  if (err && errlen)
+    err[0] = '\0';
+  while (i <= len) {
+    size_t start = i, end = i;
+    while (end < len && text[end] != ';' && text[end] != '\n' && text[end] != '#')
+      end++;
+    struct sf_str rule = sf_trim((struct sf_str){text + start, end - start});
+    long rule_line = line;
+    if (end < len && text[end] == '#') /* a comment runs to the end of its line */
+      while (end < len && text[end] != '\n')
+        end++;
+    if (end < len && text[end] == '\n')
+      line++;
+    i = end + 1;
+    if (rule.n == 0)
+      continue;
+    for (size_t k = 0; k < rule.n; k++) {
+      if (rule.p[k] == '\0') {
+        pe.rule = rule;
+        pe.index = out->n + 1;
+        pe.line = is_file ? rule_line : 0;
+        return sf_fail(&pe, "contains a NUL byte");
+      }
+    }
+    pe.rule = rule;
+    pe.index = out->n + 1;
+    pe.line = is_file ? rule_line : 0;
+    if (out->n >= SF_MAX_RULES)
+      return sf_fail(&pe, "too many rules (at most %d)", SF_MAX_RULES);
+    if (sf_parse_one(&pe, rule, &out->rule[out->n]) != 0)
+      return -1;
+    out->n++;
+  }
+  return 0;
+}
+
+/* A small appender that counts what it would need, like snprintf. */
+struct sf_out {
+  char *buf;
+  size_t len, used;
+};
+
+static void sf_put(struct sf_out *o, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++, o->used++)
+    if (o->used + 1 < o->len)
+      o->buf[o->used] = s[i];
+  if (o->len > 0)
+    o->buf[o->used < o->len ? o->used : o->len - 1] = '\0';
+}
+
+static void sf_puts(struct sf_out *o, const char *s) { sf_put(o, s, strlen(s)); }
+
+static void sf_putu(struct sf_out *o, uint64_t v)
+{
+  char tmp[24];
+  int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+  sf_put(o, tmp, (size_t)n);
+}
+
+static void sf_format_into(struct sf_out *o, const struct sf_rule *r)
+{
+  if (r->calls == SF_ALL_CALLS) {
+    sf_puts(o, "all");
+  } else {
+    int first = 1;
+    for (int id = 0; id < SF_NCALLS; id++) {
+      if (!(r->calls & SF_CALL_BIT(id)))
+        continue;
+      if (!first)
+        sf_puts(o, ",");
+      sf_puts(o, sf_calls[id].name);
+      first = 0;
+    }
+  }
+  sf_puts(o, ":error=");
+  if (r->any)
+    sf_puts(o, "any");
+  else if (sf_errno_name(r->err))
+    sf_puts(o, sf_errno_name(r->err));
+  else
+    sf_putu(o, (uint64_t)r->err);
+  if (r->has_when) {
+    sf_puts(o, ":when=");
+    sf_putu(o, r->first);
+    if (r->last == SF_WHEN_INF) {
+      sf_puts(o, "+");
+      if (r->step != 1)
+        sf_putu(o, r->step);
+    } else if (r->last != r->first) {
+      sf_puts(o, "..");
+      sf_putu(o, r->last);
+      if (r->step != 1) {
+        sf_puts(o, "+");
+        sf_putu(o, r->step);
+      }
+    }
+  }
+  if (r->has_prob) {
+    char tmp[16];
+    if (r->prob == SF_PROB_ONE) {
+      sf_puts(o, ":prob=1");
+    } else {
+      int n = snprintf(tmp, sizeof tmp, "%09u", (unsigned)r->prob);
+      while (n > 1 && tmp[n - 1] == '0')
+        n--;
+      sf_puts(o, ":prob=0.");
+      sf_put(o, tmp, (size_t)n);
+    }
+  }
+  if (r->has_seed) {
+    sf_puts(o, ":seed=");
+    sf_putu(o, r->seed);
+  }
+  if (r->filters & SF_F_FAMILY) {
+    sf_puts(o, ":family=");
+    sf_puts(o, sf_family_name(r->family));
+  }
+  if (r->filters & SF_F_TYPE) {
+    sf_puts(o, ":type=");
+    sf_puts(o, sf_type_name(r->type));
+  }
+  if (r->filters & SF_F_PORT) {
+    sf_puts(o, ":port=");
+    sf_putu(o, (uint64_t)r->port);
+  }
+  if (r->filters & SF_F_FD) {
+    sf_puts(o, ":fd=");
+    sf_putu(o, (uint64_t)r->fd);
+  }
+  if (r->filters & SF_F_SITE) {
+    sf_puts(o, ":site=");
+    sf_puts(o, r->site);
+  }
+  if (r->force)
+    sf_puts(o, ":force");
+}
+
+size_t sf_rule_format(const struct sf_rule *r, char *buf, size_t len)
+{
+  struct sf_out o = {buf, len, 0};
+  if (len > 0)
+    buf[0] = '\0';
+  sf_format_into(&o, r);
+  return o.used;
+}
+
+size_t sf_rules_format(const struct sf_ruleset *rs, char *buf, size_t len)
+{
+  struct sf_out o = {buf, len, 0};
+  if (len > 0)
+    buf[0] = '\0';
+  for (unsigned i = 0; i < rs->n; i++) {
+    if (i)
+      sf_puts(&o, ";");
+    sf_format_into(&o, &rs->rule[i]);
+  }
+  return o.used;
+}

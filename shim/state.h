@@ -1,0 +1,104 @@
+/* All of the shim's runtime state, in one struct (SQLite's fault simulator does the same). */
+#ifndef SF_STATE_H
+#define SF_STATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "rules.h"
+#include "table.h"
+
+#define SF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SF_HIDDEN __attribute__((visibility("hidden")))
+
+/* fd kinds cached for fds below SF_FD_TRACK: 0 unknown, SF_FD_OTHER not a socket, else
+ * (type << 8) | (family + 1). Above the bound, fstat answers every time. */
+#define SF_FD_TRACK 65536
+#define SF_FD_OTHER 0xffffu
+
+enum sf_log_level { SF_LOG_OFF, SF_LOG_FAULTS, SF_LOG_ALL };
+enum sf_init_state { SF_INIT_NONE, SF_INIT_RUNNING, SF_INIT_DONE };
+
+/* The next definition of every intercepted call. */
+struct sf_real {
+#define SF_CALL(name, ret, params, args, fail, ctx, errnos) ret(*name) params;
+#include "calls.def"
+#undef SF_CALL
+};
+
+struct sf_state {
+  /* Bit per call id: that call must leave the fast path (a rule covers it, the log wants it,
+   * or fds are being tracked). All ones until initialisation is done. */
+  _Atomic uint64_t slow;
+  _Atomic int init;
+  struct sf_ruleset rules;
+  uint64_t armed;       /* calls some rule covers */
+  bool track_fds;       /* a rule covers a generic fd call, or the log is on */
+  bool inherit;         /* faults reach child processes (SOCKFAULT_INHERIT) */
+  _Atomic uint64_t count[SF_MAX_RULES]; /* calls each rule matched */
+  _Atomic uint64_t fired[SF_MAX_RULES];  /* failures each rule injected */
+  uint64_t seed[SF_MAX_RULES];           /* the seed each rule draws with */
+  _Atomic uint64_t seen[SF_NCALLS];      /* occurrences of each call (for the log) */
+  _Atomic uint64_t injected;             /* failures injected, all rules */
+  int log_fd;
+  enum sf_log_level log_level;
+  dev_t log_dev;
+  ino_t log_ino;
+  _Atomic bool log_broken;
+  _Atomic uint16_t fdkind[SF_FD_TRACK];
+};
+
+extern struct sf_state sf_g SF_HIDDEN;
+extern struct sf_real sf_real SF_HIDDEN;
+
+/* real.c */
+void sf_real_resolve(void) SF_HIDDEN;
+void *sf_real_lookup(const char *name) SF_HIDDEN;
+void sf_die(int status, const char *msg) SF_HIDDEN __attribute__((noreturn));
+void sf_write_all(int fd, const char *buf, size_t len) SF_HIDDEN;
+void sf_note(const char *a, const char *b, const char *c) SF_HIDDEN;
+
+/* init.c */
+void sf_init(void) SF_HIDDEN;
+void sf_arm(void) SF_HIDDEN;
+
+/* What a wrapper knows about one call, filled lazily. */
+struct sf_ctx {
+  int call;
+  int fd;                     /* -1 when the call has none */
+  int family, type;           /* -1 unknown */
+  const struct sockaddr *addr;
+  int port, peer;             /* -1 unknown */
+  bool have_kind, have_ports;
+  const void *site;           /* return address in the caller */
+  const int *sv;              /* socketpair's fds */
+};
+
+/* decide.c: an errno to inject (> 0) or 0; *rule and *occ say which rule and its count. */
+int sf_decide(struct sf_ctx *c, int *rule) SF_HIDDEN;
+void sf_ctx_kind(struct sf_ctx *c) SF_HIDDEN;
+void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
+/* fd kind tracking: is this fd a socket (1), not (0)? */
+int sf_fd_is_socket(int fd) SF_HIDDEN;
+void sf_fd_set(int fd, int family, int type) SF_HIDDEN;
+void sf_fd_forget(int fd) SF_HIDDEN;
+
+/* log.c */
+struct sf_record {
+  struct sf_ctx *ctx;
+  uint64_t n;       /* occurrence of this call */
+  long ret;
+  int err;          /* errno when ret signals failure */
+  int rule;         /* injecting rule, -1 if none */
+};
+int sf_log_open(const char *path) SF_HIDDEN;
+void sf_log_call(const struct sf_record *rec) SF_HIDDEN;
+void sf_log_event(const char *event, const char *extra_json) SF_HIDDEN;
+int sf_count_open_sockets(void) SF_HIDDEN;
+
+#endif

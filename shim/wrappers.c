@@ -1,0 +1,142 @@
+/*
+ * The interposed functions, expanded from calls.def. Pass-through costs one relaxed load
+ * and a bit test before the tail call; everything else is on the slow path in sf_enter and
+ * sf_leave. No _GNU_SOURCE here: glibc's GNU prototypes use transparent unions for socket
+ * addresses, and ours must match the plain POSIX ones.
+ *
+ * The fuzz harness compiles this file again with SF_WRAP/SF_REAL_PTR redefined, giving
+ * prefixed wrappers that call libc directly (fuzz/README).
+ */
+#undef _FORTIFY_SOURCE
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "state.h"
+
+int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags);
+
+#ifndef SF_WRAP
+#define SF_WRAP(name) name
+#define SF_REAL_PTR(name) sf_real.name
+#define SF_REAL_NAME(name) #name
+#endif
+
+static __thread int sf_depth __attribute__((tls_model("initial-exec")));
+
+/* Slow-path entry: -1 pass through untouched, 0 perform the call, > 0 inject that errno. */
+static int sf_enter(struct sf_ctx *c, int *rule, uint64_t *n)
+{
+  if (SF_UNLIKELY(atomic_load_explicit(&sf_g.init, memory_order_acquire) != SF_INIT_DONE)) {
+    sf_init();
+    if (atomic_load_explicit(&sf_g.init, memory_order_acquire) != SF_INIT_DONE)
+      return -1; /* initialising in this very thread: a nested call goes straight through */
+  }
+  if (sf_depth > 0)
+    return -1;
+  if (sf_calls[c->call].ctx == SF_CTX_SOCKFD && !sf_fd_is_socket(c->fd))
+    return -1;
+  sf_depth++;
+  const uint64_t bit = SF_CALL_BIT(c->call);
+  if (sf_g.log_level != SF_LOG_OFF) {
+    *n = atomic_fetch_add_explicit(&sf_g.seen[c->call], 1, memory_order_relaxed) + 1;
+    if (sf_g.log_level == SF_LOG_ALL) {
+      /* Before the call: after close or a failed accept there is nothing left to ask. */
+      sf_ctx_kind(c);
+      sf_ctx_ports(c);
+    }
+  }
+  *rule = -1;
+  return (sf_g.armed & bit) ? sf_decide(c, rule) : 0;
+}
+
+static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
+{
+  if (sf_g.track_fds && ret >= 0 && rule < 0) {
+    switch (c->call) {
+    case SF_ID_socket:
+      sf_fd_set((int)ret, c->family, c->type);
+      break;
+    case SF_ID_socketpair:
+      sf_fd_set(c->sv[0], c->family, c->type);
+      sf_fd_set(c->sv[1], c->family, c->type);
+      break;
+    case SF_ID_accept:
+    case SF_ID_accept4:
+      sf_ctx_kind(c);
+      sf_fd_set((int)ret, c->family, c->type);
+      break;
+    default:
+      break;
+    }
+  }
+  if (c->call == SF_ID_close)
+    sf_fd_forget(c->fd); /* Linux releases the fd even when close reports an error */
+  if (sf_g.log_level == SF_LOG_ALL || (sf_g.log_level == SF_LOG_FAULTS && rule >= 0)) {
+    if (sf_g.log_level == SF_LOG_FAULTS) {
+      sf_ctx_kind(c);
+      sf_ctx_ports(c);
+    }
+    struct sf_record rec = {c, n, ret, err, rule};
+    sf_log_call(&rec);
+  }
+  sf_depth--;
+}
+
+#define CTX_NEW(d, t) c.family = (d), c.type = (t)&0xf
+#define CTX_ADDR(f, a) c.fd = (f), c.addr = (a)
+#define CTX_FD(f) c.fd = (f)
+#define CTX_SOCKFD(f) c.fd = (f)
+#define CTX_PAIR(d, t, v) CTX_NEW(d, t), c.sv = (v)
+
+/*
+ * An injected failure does not perform the real call — a refused accept leaves the
+ * connection pending, as a real EMFILE would — except close: Linux releases the fd even when
+ * close fails, so the injected close closes too, or correct programs would leak.
+ */
+#define SF_CALL(name, ret, params, args, fail, ctx, errnos)                                \
+  __attribute__((visibility("default"))) ret SF_WRAP(name) params                          \
+  {                                                                                        \
+    ret(*real_) params = SF_REAL_PTR(name);                                                \
+    if (SF_LIKELY(!(atomic_load_explicit(&sf_g.slow, memory_order_relaxed) &              \
+                    SF_CALL_BIT(SF_ID_##name))))                                           \
+      return real_ args;                                                                   \
+    struct sf_ctx c = {.call = SF_ID_##name, .fd = -1, .family = -1, .type = -1,          \
+                       .port = -1, .peer = -1, .site = __builtin_return_address(0)};       \
+    ctx;                                                                                   \
+    int rule_;                                                                             \
+    uint64_t n_ = 0;                                                                       \
+    int inject_ = sf_enter(&c, &rule_, &n_);                                               \
+    real_ = SF_REAL_PTR(name);                                                             \
+    if (SF_UNLIKELY(real_ == NULL)) {                                                      \
+      void *sym_ = sf_real_lookup(SF_REAL_NAME(name));                                     \
+      memcpy(&real_, &sym_, sizeof sym_);                                                  \
+      if (real_ == NULL) {                                                                 \
+        sf_note("no next definition of ", #name, " (is the shim linked statically?)");    \
+        if (inject_ >= 0)                                                                  \
+          sf_leave(&c, (long)(fail), ENOSYS, -1, n_);                                \
+        errno = ENOSYS;                                                                    \
+        return (ret)(fail);                                                                \
+      }                                                                                    \
+    }                                                                                      \
+    if (inject_ < 0)                                                                       \
+      return real_ args;                                                                   \
+    if (inject_ > 0) {                                                                     \
+      if (SF_ID_##name == SF_ID_close)                                                     \
+        (void)real_ args;                                                                  \
+      sf_leave(&c, (long)(fail), inject_, rule_, n_);                                \
+      errno = inject_;                                                                     \
+      return (ret)(fail);                                                                  \
+    }                                                                                      \
+    ret r_ = real_ args;                                                                   \
+    int saved_ = errno;                                                                    \
+    sf_leave(&c, (long)r_, saved_, -1, n_);                                \
+    errno = saved_;                                                                        \
+    return r_;                                                                             \
+  }
+#include "calls.def"
+#undef SF_CALL

@@ -1,0 +1,155 @@
+/* sockfault run: one program under chosen faults; exits with the program's status. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "launch.h"
+#include "sockfault/exit.h"
+
+static const char sf_run_help[] =
+    "usage: sockfault run [-e RULE]... [-f RULEFILE] [--log PATH] [--log-level all|faults]\n"
+    "                     [--no-inherit] -- PROG [ARGS...]\n"
+    "\n"
+    "Runs PROG with libsockfault.so preloaded and the rules set; exits with PROG's status\n"
+    "(128+N if a signal N killed it).\n"
+    "\n"
+    "  -e, --rule RULE      a rule: SET:error=ERRNO[:when=EXPR][:prob=P][:seed=N][:FILTER=V]\n"
+    "                       [:force]; repeat for more (e.g. -e 'accept:error=EMFILE:when=2')\n"
+    "  -f, --file FILE      rules from FILE, one per line, '#' comments\n"
+    "  -l, --log PATH       JSON Lines record of intercepted calls (schema in the README)\n"
+    "      --log-level L    'all' (every intercepted call, default) or 'faults'\n"
+    "      --no-inherit     keep the faults out of PROG's child processes\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Rules are checked before PROG starts: a bad rule exits 3 and PROG does not run.\n";
+
+static volatile sig_atomic_t sf_child;
+
+static void sf_forward(int sig)
+{
+  if (sf_child > 0)
+    kill(sf_child, sig);
+}
+
+int sf_bad_option(const char *verb, int argc, char **argv, int optind_before)
+{
+  const char *tok = optind_before < argc ? argv[optind_before] : "?";
+  if (optopt && optopt != '?')
+    sf_err(verb, "option '-%c' %s", optopt, strchr(tok, '=') ? "is unknown" : "is unknown or needs a value");
+  else
+    sf_err(verb, "bad option '%s' (see 'sockfault %s --help')", tok, verb);
+  return SOCKFAULT_EXIT_USAGE;
+}
+
+int sf_cmd_run(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"rule", required_argument, NULL, 'e'},   {"file", required_argument, NULL, 'f'},
+      {"log", required_argument, NULL, 'l'},    {"log-level", required_argument, NULL, 'L'},
+      {"no-inherit", no_argument, NULL, 'I'},   {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  char *rules = NULL;
+  size_t rules_len = 0;
+  const char *file = NULL, *log = NULL, *level = NULL;
+  int inherit = -1;
+  opterr = 0;
+  optind = 1;
+  for (;;) {
+    int before = optind;
+    int c = getopt_long(argc, argv, "+e:f:l:h", opts, NULL);
+    if (c == -1)
+      break;
+    switch (c) {
+    case 'e': {
+      size_t add = strlen(optarg);
+      char *grown = realloc(rules, rules_len + add + 2);
+      if (!grown)
+        return SOCKFAULT_EXIT_INTERNAL;
+      rules = grown;
+      if (rules_len)
+        rules[rules_len++] = '\n';
+      memcpy(rules + rules_len, optarg, add + 1);
+      rules_len += add;
+      break;
+    }
+    case 'f':
+      if (file) {
+        sf_err("run", "-f given twice ('%s' and '%s'); put the rules in one file", file, optarg);
+        free(rules);
+        return SOCKFAULT_EXIT_USAGE;
+      }
+      file = optarg;
+      break;
+    case 'l': log = optarg; break;
+    case 'L':
+      if (strcmp(optarg, "all") != 0 && strcmp(optarg, "faults") != 0) {
+        sf_err("run", "--log-level '%s': expected 'all' or 'faults'", optarg);
+        free(rules);
+        return SOCKFAULT_EXIT_USAGE;
+      }
+      level = optarg;
+      break;
+    case 'I': inherit = 0; break;
+    case 'h':
+      fputs(sf_run_help, stdout);
+      free(rules);
+      return 0;
+    default:
+      free(rules);
+      return sf_bad_option("run", argc, argv, before);
+    }
+  }
+  if (optind < argc && strcmp(argv[optind], "--") == 0)
+    optind++;
+  if (optind >= argc) {
+    sf_err("run", "no program given (sockfault run [OPTIONS] -- PROG [ARGS...])");
+    free(rules);
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  char err[1024];
+  if (sf_validate_rules(rules, file, err, sizeof err) != 0) {
+    sf_err("run", "%s; nothing was run", err);
+    free(rules);
+    return SOCKFAULT_EXIT_RULE;
+  }
+  char prog[PATH_MAX], shim[PATH_MAX];
+  if (sf_resolve_prog(argv[optind], prog, sizeof prog, err, sizeof err) != 0 ||
+      sf_check_preloadable(prog, err, sizeof err) != 0 ||
+      sf_find_shim(shim, sizeof shim, err, sizeof err) != 0) {
+    sf_err("run", "%s", err);
+    free(rules);
+    return SOCKFAULT_EXIT_TARGET;
+  }
+  argv[optind] = prog;
+  struct sf_launch l = {.shim = shim, .argv = argv + optind, .rules = rules,
+                        .rules_file = file, .log = log, .log_level = level,
+                        .inherit = inherit, .fd_in = -1, .fd_out = -1, .fd_err = -1};
+  struct sigaction sa = {.sa_handler = sf_forward};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  sigaction(SIGQUIT, &sa, NULL);
+  pid_t pid = sf_spawn(&l, err, sizeof err);
+  free(rules);
+  if (pid < 0) {
+    sf_err("run", "%s", err);
+    return SOCKFAULT_EXIT_TARGET;
+  }
+  sf_child = pid;
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      sf_err("run", "waitpid: %s", strerror(errno));
+      return SOCKFAULT_EXIT_INTERNAL;
+    }
+  return sf_status_code(status);
+}

@@ -1,0 +1,333 @@
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rules.h"
+
+extern char **environ;
+
+#ifndef SF_LIBDIR_FROM_BINDIR
+#define SF_LIBDIR_FROM_BINDIR "../lib"
+#endif
+
+static int sf_is_file(const char *p)
+{
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int sf_find_shim(char *out, size_t len, char *err, size_t errlen)
+{
+  const char *env = getenv("SOCKFAULT_SHIM");
+  if (env && env[0]) {
+    if (!sf_is_file(env)) {
+      snprintf(err, errlen, "SOCKFAULT_SHIM=%s: no such file", env);
+      return -1;
+    }
+    snprintf(out, len, "%s", env);
+    return 0;
+  }
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    snprintf(err, errlen, "cannot find my own executable: %s", strerror(errno));
+    return -1;
+  }
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash)
+    *slash = '\0';
+  const char *tries[] = {"", "/" SF_LIBDIR_FROM_BINDIR, "/../lib"};
+  for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+    snprintf(out, len, "%s%s/libsockfault.so", self, tries[i]);
+    if (sf_is_file(out)) {
+      char *real = realpath(out, NULL);
+      if (real) {
+        snprintf(out, len, "%s", real);
+        free(real);
+      }
+      return 0;
+    }
+  }
+  snprintf(err, errlen, "libsockfault.so not found beside %s nor in %s/%s (set SOCKFAULT_SHIM)",
+           self, self, SF_LIBDIR_FROM_BINDIR);
+  return -1;
+}
+
+int sf_resolve_prog(const char *prog, char *out, size_t len, char *err, size_t errlen)
+{
+  if (strchr(prog, '/')) {
+    if (access(prog, X_OK) != 0) {
+      snprintf(err, errlen, "%s: %s", prog, strerror(errno));
+      return -1;
+    }
+    snprintf(out, len, "%s", prog);
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  if (!path)
+    path = "/usr/local/bin:/usr/bin:/bin";
+  for (const char *p = path; *p;) {
+    const char *colon = strchr(p, ':');
+    size_t dl = colon ? (size_t)(colon - p) : strlen(p);
+    snprintf(out, len, "%.*s/%s", (int)dl, dl ? p : ".", prog);
+    if (sf_is_file(out) && access(out, X_OK) == 0)
+      return 0;
+    p += dl + (colon != NULL);
+  }
+  snprintf(err, errlen, "%s: command not found in PATH", prog);
+  return -1;
+}
+
+static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  unsigned char head[256];
+  ssize_t n = read(fd, head, sizeof head);
+  if (n >= 2 && head[0] == '#' && head[1] == '!') {
+    close(fd);
+    if (depth > 2) {
+      snprintf(err, errlen, "%s: interpreter chain too deep", path);
+      return -1;
+    }
+    char line[256], interp[PATH_MAX], arg[256];
+    size_t l = 0;
+    for (ssize_t i = 2; i < n && head[i] != '\n' && l < sizeof line - 1; i++)
+      line[l++] = (char)head[i];
+    line[l] = '\0';
+    arg[0] = '\0';
+    if (sscanf(line, " %255s %255s", line, arg) < 1) {
+      snprintf(err, errlen, "%s: empty #! line", path);
+      return -1;
+    }
+    const char *target = line;
+    if (strcmp(line, "/usr/bin/env") == 0 && arg[0]) {
+      if (sf_resolve_prog(arg, interp, sizeof interp, err, errlen) != 0)
+        return -1;
+      target = interp;
+    }
+    return sf_check_depth(target, depth + 1, err, errlen);
+  }
+  if (n < (ssize_t)sizeof(Elf64_Ehdr) || memcmp(head, ELFMAG, SELFMAG) != 0) {
+    close(fd);
+    snprintf(err, errlen, "%s: neither an ELF executable nor a #! script", path);
+    return -1;
+  }
+  if (head[EI_CLASS] != ELFCLASS64) {
+    close(fd);
+    snprintf(err, errlen, "%s: not a 64-bit ELF file; the shim is 64-bit", path);
+    return -1;
+  }
+  Elf64_Ehdr eh;
+  memcpy(&eh, head, sizeof eh);
+  int dynamic = 0;
+  for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
+    Elf64_Phdr ph;
+    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) !=
+        (ssize_t)sizeof ph)
+      break;
+    if (ph.p_type == PT_INTERP)
+      dynamic = 1;
+  }
+  close(fd);
+  if (!dynamic) {
+    snprintf(err, errlen,
+             "%s is statically linked: LD_PRELOAD cannot reach its socket calls, so sockfault "
+             "could inject nothing (a run would look clean and prove nothing)", path);
+    return -1;
+  }
+  return 0;
+}
+
+int sf_check_preloadable(const char *path, char *err, size_t errlen)
+{
+  return sf_check_depth(path, 0, err, errlen);
+}
+
+int sf_validate_rules(const char *rules, const char *rules_file, char *err, size_t errlen)
+{
+  static struct sf_ruleset rs;
+  memset(&rs, 0, sizeof rs);
+  if (!rules)
+    rules = getenv("SOCKFAULT");
+  if (!rules_file)
+    rules_file = getenv("SOCKFAULT_FILE");
+  if (rules && sf_rules_parse(rules, strlen(rules), "-e", &rs, err, errlen) != 0)
+    return -1;
+  if (rules_file) {
+    FILE *f = fopen(rules_file, "r");
+    if (!f) {
+      snprintf(err, errlen, "%s: %s", rules_file, strerror(errno));
+      return -1;
+    }
+    static char buf[64 * 1024];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int too_big = n == sizeof buf;
+    fclose(f);
+    if (too_big) {
+      snprintf(err, errlen, "%s: larger than %zu bytes", rules_file, sizeof buf - 1);
+      return -1;
+    }
+    if (sf_rules_parse(buf, n, rules_file, &rs, err, errlen) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* environ with LD_PRELOAD prepended and the SOCKFAULT_* settings replaced; what we
+ * allocated is listed in owned[] for sf_free_env. */
+struct sf_env {
+  char **env;
+  char *owned[8];
+  int nowned;
+};
+
+static void sf_env_add(struct sf_env *e, size_t *k, const char *name, const char *value)
+{
+  char *s = NULL;
+  if (asprintf(&s, "%s=%s", name, value) < 0)
+    return;
+  e->owned[e->nowned++] = s;
+  e->env[(*k)++] = s;
+}
+
+static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
+{
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  e->nowned = 0;
+  e->env = calloc(n + 8, sizeof *e->env);
+  if (!e->env)
+    return -1;
+  size_t k = 0;
+  const char *old_preload = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = environ[i];
+    if (strncmp(v, "LD_PRELOAD=", 11) == 0) {
+      old_preload = v + 11;
+      continue;
+    }
+    if ((l->rules && strncmp(v, "SOCKFAULT=", 10) == 0) ||
+        (l->rules_file && strncmp(v, "SOCKFAULT_FILE=", 15) == 0) ||
+        (l->log && strncmp(v, "SOCKFAULT_LOG=", 14) == 0) ||
+        (l->log_level && strncmp(v, "SOCKFAULT_LOG_LEVEL=", 20) == 0) ||
+        (l->inherit >= 0 && strncmp(v, "SOCKFAULT_INHERIT=", 18) == 0))
+      continue;
+    e->env[k++] = (char *)v;
+  }
+  char preload[8192];
+  if (old_preload && old_preload[0])
+    snprintf(preload, sizeof preload, "%s:%s", l->shim, old_preload);
+  else
+    snprintf(preload, sizeof preload, "%s", l->shim);
+  sf_env_add(e, &k, "LD_PRELOAD", preload);
+  if (l->rules)
+    sf_env_add(e, &k, "SOCKFAULT", l->rules);
+  if (l->rules_file)
+    sf_env_add(e, &k, "SOCKFAULT_FILE", l->rules_file);
+  if (l->log)
+    sf_env_add(e, &k, "SOCKFAULT_LOG", l->log);
+  if (l->log_level)
+    sf_env_add(e, &k, "SOCKFAULT_LOG_LEVEL", l->log_level);
+  if (l->inherit >= 0)
+    sf_env_add(e, &k, "SOCKFAULT_INHERIT", l->inherit ? "1" : "0");
+  e->env[k] = NULL;
+  return 0;
+}
+
+static void sf_free_env(struct sf_env *e)
+{
+  for (int i = 0; i < e->nowned; i++)
+    free(e->owned[i]);
+  free(e->env);
+}
+
+pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
+{
+  struct sf_env env;
+  if (sf_build_env(l, &env) != 0) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  int pipefd[2]; /* reports exec failure to the parent */
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    snprintf(err, errlen, "pipe: %s", strerror(errno));
+    sf_free_env(&env);
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    close(pipefd[0]);
+    close(pipefd[1]);
+    sf_free_env(&env);
+    return -1;
+  }
+  if (pid == 0) {
+    if (l->new_pgrp)
+      setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (l->fd_in >= 0)
+      dup2(l->fd_in, 0);
+    if (l->fd_out >= 0)
+      dup2(l->fd_out, 1);
+    if (l->fd_err >= 0)
+      dup2(l->fd_err, 2);
+    if (l->nproc)
+      setrlimit(RLIMIT_NPROC, l->nproc);
+    if (l->chdir && chdir(l->chdir) != 0) {
+      int e = errno;
+      (void)!write(pipefd[1], &e, sizeof e);
+      _exit(127);
+    }
+    execve(l->argv[0], l->argv, env.env);
+    int e = errno;
+    (void)!write(pipefd[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  int child_errno = 0;
+  ssize_t r;
+  do
+    r = read(pipefd[0], &child_errno, sizeof child_errno);
+  while (r < 0 && errno == EINTR);
+  close(pipefd[0]);
+  sf_free_env(&env);
+  if (r == (ssize_t)sizeof child_errno) {
+    waitpid(pid, NULL, 0);
+    snprintf(err, errlen, "%s: %s", l->argv[0], strerror(child_errno));
+    return -1;
+  }
+  return pid;
+}
+
+int sf_status_code(int wstatus)
+{
+  if (WIFEXITED(wstatus))
+    return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus))
+    return 128 + WTERMSIG(wstatus);
+  return 255;
+}

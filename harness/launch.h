@@ -1,0 +1,44 @@
+/* Starting a program under the shim: finding the shim and the program, refusing programs
+ * the shim cannot reach, building the environment, waiting for the status. */
+#ifndef SF_LAUNCH_H
+#define SF_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct sf_launch {
+  const char *shim;       /* libsockfault.so */
+  char *const *argv;      /* program (already resolved to a path) and its arguments */
+  const char *rules;      /* SOCKFAULT, or NULL to leave the environment's */
+  const char *rules_file; /* SOCKFAULT_FILE, or NULL to leave the environment's */
+  const char *log;        /* SOCKFAULT_LOG, or NULL */
+  const char *log_level;  /* SOCKFAULT_LOG_LEVEL, or NULL */
+  int inherit;            /* SOCKFAULT_INHERIT: -1 leave, 0 or 1 */
+  int fd_in, fd_out, fd_err; /* dup'd onto 0, 1, 2 in the child; -1 to inherit */
+  int new_pgrp;           /* put the child in its own process group */
+  const char *chdir;      /* working directory for the child, or NULL */
+  const struct rlimit *nproc; /* RLIMIT_NPROC for the child, or NULL */
+};
+
+/* libsockfault.so: $SOCKFAULT_SHIM, else beside the sockfault executable (build tree),
+ * else in the install tree's library directory. 0, or -1 with a message. */
+int sf_find_shim(char *out, size_t len, char *err, size_t errlen);
+
+/* PROG as execvp would find it. 0, or -1 with a message. */
+int sf_resolve_prog(const char *prog, char *out, size_t len, char *err, size_t errlen);
+
+/* 0 if the shim can reach the program (dynamically linked ELF, or a script whose interpreter
+ * is), -1 with the reason (statically linked, not executable …). */
+int sf_check_preloadable(const char *path, char *err, size_t errlen);
+
+/* fork+exec with the environment set; returns the pid, or -1 with a message. */
+pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen);
+
+/* Shell convention: exit status, or 128 + signal. */
+int sf_status_code(int wstatus);
+
+/* Validate the rules that would be in effect (arguments, else the environment). 0, or -1
+ * with the parser's message. */
+int sf_validate_rules(const char *rules, const char *rules_file, char *err, size_t errlen);
+
+#endif

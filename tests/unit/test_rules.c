@@ -1,0 +1,160 @@
+/* The rule language: every form, every error, and print-then-parse round trips. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "check.h"
+#include "rules.h"
+#include "table.h"
+
+static struct sf_ruleset rs;
+static char err[512];
+
+static int parse(const char *text)
+{
+  memset(&rs, 0, sizeof rs);
+  return sf_rules_parse(text, strlen(text), "-e", &rs, err, sizeof err);
+}
+
+/* A bad rule fails and its message names the bad token. */
+static void bad(const char *text, const char *token)
+{
+  if (parse(text) == 0) {
+    fprintf(stderr, "accepted bad rule '%s'\n", text);
+    sf_check_failures++;
+    return;
+  }
+  CHECK_CONTAINS(err, token);
+}
+
+static void roundtrip(const char *text)
+{
+  CHECK_EQ(parse(text), 0);
+  struct sf_ruleset first = rs;
+  char buf[4096];
+  sf_rules_format(&first, buf, sizeof buf);
+  CHECK_EQ(parse(buf), 0);
+  CHECK_EQ(rs.n, first.n);
+  if (memcmp(&rs, &first, sizeof rs) != 0) {
+    fprintf(stderr, "round trip of '%s' via '%s' changed the rules\n", text, buf);
+    sf_check_failures++;
+  }
+}
+
+int main(void)
+{
+  CHECK_EQ(parse("accept:error=EMFILE:when=2"), 0);
+  CHECK_EQ(rs.n, 1);
+  CHECK_EQ(rs.rule[0].calls, SF_CALL_BIT(SF_ID_accept));
+  CHECK_EQ(rs.rule[0].err, EMFILE);
+  CHECK(sf_when_selects(&rs.rule[0], 2) && !sf_when_selects(&rs.rule[0], 1) &&
+        !sf_when_selects(&rs.rule[0], 3));
+
+  /* every when form, strace's meaning */
+  CHECK_EQ(parse("socket:error=EMFILE:when=3+"), 0);
+  CHECK(!sf_when_selects(&rs.rule[0], 2) && sf_when_selects(&rs.rule[0], 3) &&
+        sf_when_selects(&rs.rule[0], 1000));
+  CHECK_EQ(parse("socket:error=EMFILE:when=2+3"), 0);
+  CHECK(sf_when_selects(&rs.rule[0], 2) && sf_when_selects(&rs.rule[0], 5) &&
+        sf_when_selects(&rs.rule[0], 8) && !sf_when_selects(&rs.rule[0], 3));
+  CHECK_EQ(parse("socket:error=EMFILE:when=2..4"), 0);
+  CHECK(!sf_when_selects(&rs.rule[0], 1) && sf_when_selects(&rs.rule[0], 2) &&
+        sf_when_selects(&rs.rule[0], 4) && !sf_when_selects(&rs.rule[0], 5));
+  CHECK_EQ(parse("socket:error=EMFILE:when=1..9+4"), 0);
+  CHECK(sf_when_selects(&rs.rule[0], 1) && sf_when_selects(&rs.rule[0], 5) &&
+        sf_when_selects(&rs.rule[0], 9) && !sf_when_selects(&rs.rule[0], 13) &&
+        !sf_when_selects(&rs.rule[0], 2));
+  CHECK_EQ(parse("socket:error=EMFILE"), 0); /* default: every call */
+  CHECK(sf_when_selects(&rs.rule[0], 1) && sf_when_selects(&rs.rule[0], 77));
+
+  /* sets, numbers, any, force, filters, separators, comments, strace's prefix */
+  CHECK_EQ(parse("accept,accept4:error=24"), 0);
+  CHECK_EQ(rs.rule[0].calls, SF_CALL_BIT(SF_ID_accept) | SF_CALL_BIT(SF_ID_accept4));
+  CHECK_EQ(rs.rule[0].err, EMFILE);
+  CHECK_EQ(parse("all:error=any"), 0);
+  CHECK_EQ(rs.rule[0].calls, SF_ALL_CALLS);
+  CHECK(rs.rule[0].any);
+  CHECK_EQ(parse("%net:error=any"), 0);
+  CHECK(!(rs.rule[0].calls & SF_CALL_BIT(SF_ID_read)) && (rs.rule[0].calls & SF_CALL_BIT(SF_ID_recv)));
+  CHECK_EQ(parse("socket:error=EBADF:force"), 0);
+  CHECK(rs.rule[0].force);
+  CHECK_EQ(parse("inject=accept:error=EWOULDBLOCK"), 0);
+  CHECK_EQ(rs.rule[0].err, EAGAIN);
+  CHECK_EQ(parse("connect:error=ECONNREFUSED:family=inet6:type=stream:port=443:fd=7"), 0);
+  CHECK_EQ(rs.rule[0].filters, SF_F_FAMILY | SF_F_TYPE | SF_F_PORT | SF_F_FD);
+  CHECK_EQ(rs.rule[0].family, AF_INET6);
+  CHECK_EQ(rs.rule[0].type, SOCK_STREAM);
+  CHECK_EQ(rs.rule[0].port, 443);
+  CHECK_EQ(rs.rule[0].fd, 7);
+  CHECK_EQ(parse("accept:error=EMFILE:site=prog+0x1a2b"), 0);
+  CHECK_STR(rs.rule[0].site, "prog+0x1a2b");
+  CHECK_EQ(parse(" socket:error=EMFILE ; bind:error=EACCES\n# a comment\nlisten:error=EACCES # trailing\n\n"), 0);
+  CHECK_EQ(rs.n, 3);
+  CHECK_EQ(parse("recv:error=EINTR:prob=0.25:seed=42"), 0);
+  CHECK_EQ(rs.rule[0].prob, 250000000);
+  CHECK_EQ(rs.rule[0].seed, 42);
+  CHECK_EQ(parse("recv:error=EINTR:prob=5%"), 0);
+  CHECK_EQ(rs.rule[0].prob, 50000000);
+  CHECK_EQ(parse("recv:error=EINTR:prob=1"), 0);
+  CHECK_EQ(rs.rule[0].prob, SF_PROB_ONE);
+  CHECK_EQ(parse(""), 0);
+  CHECK_EQ(rs.n, 0);
+
+  /* malformed: the message names the rule and the bad token */
+  bad("acept:error=EMFILE", "'acept' (did you mean 'accept'?)");
+  bad("accept:error=EMFLE", "'EMFLE' (did you mean 'EMFILE'?)");
+  bad("accept:error=EACCESS", "did you mean 'EACCES'");
+  bad("accept:error=EMFILE:wen=2", "'wen' (did you mean 'when'?)");
+  bad("accept:error=EMFILE:when=0", "when=0");
+  bad("accept:error=EMFILE:when=x", "'x'");
+  bad("accept:error=EMFILE:when=5..2", "ends before it starts");
+  bad("accept:error=EMFILE:when=2+0", "step '0'");
+  bad("accept:error=EMFILE:when=1..3+", "needs a step");
+  bad("accept:error=EMFILE:when=99999999999999999999", "99999999999999999999");
+  bad("accept:error=EMFILE:prob=1.5", "prob=1.5");
+  bad("accept:error=EMFILE:prob=-1", "prob=-1");
+  bad("accept:error=EMFILE:prob=0.1234567891", "finer");
+  bad("accept:error=EMFILE:seed=abc", "seed=abc");
+  bad("accept:error=EMFILE:port=70000", "port=70000");
+  bad("accept:error=EMFILE:family=ipx", "family=ipx");
+  bad("accept:error=EMFILE:type=bogus", "type=bogus");
+  bad("accept:error=EMFILE:site=nooffset", "site=nooffset");
+  bad("accept:when=2", "no error=");
+  bad("accept:error=EMFILE:error=EPERM", "'error' given twice");
+  bad("accept:error=", "empty value for 'error'");
+  bad("accept:error=EMFILE::when=1", "empty field");
+  bad("accept:error=EMFILE:", "empty field");
+  bad(":error=EMFILE", "no call named");
+  bad("accept,,bind:error=EACCES", "empty call name");
+  bad("accept:error=EMFILE:force=1", "'force' takes no value");
+  bad("accept:error=EMFILE:retval=0", "retval");
+  bad("accept:error=9999", "9999");
+  bad("accept:error=any:force", "force");
+  bad("socket:error=EBADF", "EBADF is not documented for socket");
+  bad("accept,socket:error=EPERM", "EPERM is not documented for socket");
+  bad("accept:error=EMFILE:when", "'when' needs a value");
+  bad("accept:error=EMFILE; bogus:error=EMFILE", "rule 2");
+
+  /* a file origin gives line numbers */
+  memset(&rs, 0, sizeof rs);
+  const char *file = "# rules\nsocket:error=EMFILE\n\nbind:error=EBADFD\n";
+  CHECK_EQ(sf_rules_parse(file, strlen(file), "rules.txt", &rs, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "rules.txt:4:");
+  CHECK_CONTAINS(err, "EBADFD");
+
+  /* at most SF_MAX_RULES */
+  char many[8192] = "";
+  for (int i = 0; i <= SF_MAX_RULES; i++)
+    strcat(many, "socket:error=EMFILE;");
+  bad(many, "too many rules");
+
+  /* printing gives back the same rules */
+  roundtrip("accept:error=EMFILE:when=2");
+  roundtrip("socket,bind:error=EACCES:when=3+");
+  roundtrip("socket:error=ENOBUFS:when=2+5;listen:error=EACCES:when=4..9;accept:error=EPERM:when=1..9+2");
+  roundtrip("all:error=any:prob=0.000000001:seed=18446744073709551615");
+  roundtrip("recv:error=EINTR:prob=0.5:family=unix:type=dgram:port=0:fd=2147483647");
+  roundtrip("socket:error=EBADF:force:site=a.out+0xdeadbeef");
+  roundtrip("%net:error=ECONNRESET:force;read,write:error=EIO");
+  CHECK_DONE();
+}

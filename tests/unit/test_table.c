@@ -1,0 +1,96 @@
+/* The call table checks itself: libfiu's table shipped EBADFD for EBADF, duplicate errnos
+ * and an #ifdef EACCESS that silently disabled EACCES. Ours cannot. */
+#include <errno.h>
+#include <string.h>
+
+#include "check.h"
+#include "table.h"
+
+struct seed_list {
+  const char *call;
+  int errnos[8];
+};
+
+/* ../shared/seeds/000_7e28dcd9686b3b49.txt, typos fixed, in its order. */
+static const struct seed_list seed[] = {
+    {"socket", {EPROTONOSUPPORT, ENFILE, EMFILE, EACCES, ENOBUFS, ENOMEM, EINVAL}},
+    {"setsockopt", {EBADF, ENOTSOCK, ENOPROTOOPT, EFAULT}},
+    {"getsockopt", {EBADF, ENOTSOCK, ENOPROTOOPT, EFAULT}},
+    {"bind", {EBADF, EACCES, ENOTSOCK}},
+    {"listen", {EBADF, EACCES, EOPNOTSUPP}},
+    {"accept", {EBADF, EFAULT, ENOTSOCK, EOPNOTSUPP, EPERM, ENOBUFS, ENOMEM}},
+};
+
+int main(void)
+{
+  CHECK(SF_NCALLS <= 64); /* one bit per call in a rule's set */
+  const char *required[] = {"socket", "socketpair", "setsockopt", "getsockopt", "bind",
+                            "listen", "accept", "accept4", "connect", "send", "sendto",
+                            "sendmsg", "recv", "recvfrom", "recvmsg", "shutdown",
+                            "getsockname", "getpeername", "read", "write", "readv", "writev",
+                            "close"};
+  for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+    CHECK(sf_call_lookup(required[i], strlen(required[i])) >= 0);
+
+  for (int id = 0; id < SF_NCALLS; id++) {
+    const struct sf_call_info *c = &sf_calls[id];
+    CHECK(c->name != NULL && c->nerrnos > 0);
+    CHECK_EQ(c->fail, -1);
+    CHECK_EQ(sf_call_lookup(c->name, strlen(c->name)), id);
+    for (unsigned i = 0; i < c->nerrnos; i++) {
+      int e = c->errnos[i].err;
+      const char *name = sf_errno_name(e);
+      if (name == NULL) {
+        fprintf(stderr, "%s: errno %d has no name\n", c->name, e);
+        sf_check_failures++;
+        continue;
+      }
+      CHECK_EQ(sf_errno_lookup(name, strlen(name)), e);
+      for (unsigned j = i + 1; j < c->nerrnos; j++)
+        if (c->errnos[j].err == e) {
+          fprintf(stderr, "%s: %s listed twice\n", c->name, name);
+          sf_check_failures++;
+        }
+    }
+  }
+
+  /* The seed's lists are in the table, tagged seed, and nothing else is tagged seed. */
+  for (size_t s = 0; s < sizeof seed / sizeof seed[0]; s++) {
+    int id = sf_call_lookup(seed[s].call, strlen(seed[s].call));
+    CHECK(id >= 0);
+    if (id < 0)
+      continue;
+    unsigned nseed = 0;
+    for (unsigned i = 0; i < sf_calls[id].nerrnos; i++)
+      nseed += sf_calls[id].errnos[i].src == SF_SRC_SEED;
+    unsigned expected = 0;
+    for (int k = 0; k < 8 && seed[s].errnos[k]; k++, expected++) {
+      int idx = sf_errno_index(id, seed[s].errnos[k]);
+      CHECK(idx >= 0);
+      if (idx >= 0 && sf_calls[id].errnos[idx].src != SF_SRC_SEED) {
+        fprintf(stderr, "%s: %s not tagged seed\n", seed[s].call,
+                sf_errno_name(seed[s].errnos[k]));
+        sf_check_failures++;
+      }
+    }
+    CHECK_EQ(nseed, expected);
+  }
+
+  /* The design's first errnos are each documented somewhere. */
+  int firsts[] = {EMFILE, ENOBUFS, EACCES, EPERM};
+  for (size_t f = 0; f < 4; f++) {
+    int found = 0;
+    for (int id = 0; id < SF_NCALLS; id++)
+      found |= sf_errno_documented(id, firsts[f]);
+    CHECK(found);
+  }
+
+  /* The seed's typos resolve only through suggestions, never silently. */
+  CHECK_EQ(sf_errno_lookup("EACCESS", 7), -1);
+  CHECK_STR(sf_closest_errno("EACCESS", 7), "EACCES");
+  CHECK_STR(sf_closest_errno("ENOTSOCKET", 10), "ENOTSOCK");
+  CHECK_STR(sf_closest_call("accpet", 6), "accept");
+  CHECK_EQ(sf_errno_lookup("EWOULDBLOCK", 11), EAGAIN);
+  CHECK_STR(sf_errno_name(EAGAIN), "EAGAIN");
+  CHECK_DONE();
+}

@@ -49,7 +49,7 @@ int sf_find_shim(char *out, size_t len, char *err, size_t errlen)
   char *slash = strrchr(self, '/');
   if (slash)
     *slash = '\0';
-  const char *tries[] = {"", "/" SF_LIBDIR_FROM_BINDIR, "/../lib"};
+  const char *tries[] = {"", ("/" SF_LIBDIR_FROM_BINDIR), "/../lib"};
   for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
     snprintf(out, len, "%s%s/libsockfault.so", self, tries[i]);
     if (sf_is_file(out)) {

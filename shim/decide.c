@@ -9,10 +9,19 @@
 
 #include "site.h"
 
+#define SF_INO_MASK ((UINT64_C(1) << 48) - 1)
+
+static uint64_t sf_fd_entry(uint64_t ino, int family, int type)
+{
+  return ((ino & SF_INO_MASK) << 16) | (uint64_t)((type & 0xff) << 8) |
+         (uint64_t)((family + 1) & 0xff);
+}
+
 void sf_fd_set(int fd, int family, int type)
 {
-  if (fd >= 0 && fd < SF_FD_TRACK)
-    atomic_store_explicit(&sf_g.fdkind[fd], (uint16_t)(((type & 0xff) << 8) | ((family + 1) & 0xff)),
+  struct stat st;
+  if (fd >= 0 && fd < SF_FD_TRACK && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+    atomic_store_explicit(&sf_g.fdkind[fd], sf_fd_entry(st.st_ino, family, type),
                           memory_order_relaxed);
 }
 
@@ -22,25 +31,20 @@ void sf_fd_forget(int fd)
     atomic_store_explicit(&sf_g.fdkind[fd], 0, memory_order_relaxed);
 }
 
-/* Socket family and type of an fd: cached, else asked of the kernel (never through our
- * wrappers). Returns 0 if the fd is not a socket. */
+/* Socket family and type of an fd: fstat says whether it is a socket now (never a cached
+ * answer: the number may have been reused), the cache or the kernel says which kind (never
+ * through our wrappers). Returns 0 if the fd is not a socket. */
 static int sf_fd_kind(int fd, int *family, int *type)
 {
-  uint16_t k = fd >= 0 && fd < SF_FD_TRACK
-                   ? atomic_load_explicit(&sf_g.fdkind[fd], memory_order_relaxed)
-                   : 0;
-  if (k == SF_FD_OTHER)
-    return 0;
-  if (k != 0 && (k & 0xff) != 0) {
-    *family = (k & 0xff) - 1;
-    *type = k >> 8;
-    return 1;
-  }
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    if (fd >= 0 && fd < SF_FD_TRACK)
-      atomic_store_explicit(&sf_g.fdkind[fd], SF_FD_OTHER, memory_order_relaxed);
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
     return 0;
+  uint64_t k = fd < SF_FD_TRACK ? atomic_load_explicit(&sf_g.fdkind[fd], memory_order_relaxed)
+                                : 0;
+  if ((k & 0xff) != 0 && k >> 16 == ((uint64_t)st.st_ino & SF_INO_MASK)) {
+    *family = (int)(k & 0xff) - 1;
+    *type = (int)((k >> 8) & 0xff);
+    return 1;
   }
   int fam = -1, ty = -1;
   socklen_t l = sizeof fam;
@@ -51,8 +55,8 @@ static int sf_fd_kind(int fd, int *family, int *type)
     ty = -1;
   *family = fam;
   *type = ty;
-  if (fam >= 0 && ty >= 0)
-    sf_fd_set(fd, fam, ty);
+  if (fam >= 0 && ty >= 0 && fd < SF_FD_TRACK)
+    atomic_store_explicit(&sf_g.fdkind[fd], sf_fd_entry(st.st_ino, fam, ty), memory_order_relaxed);
   return 1;
 }
 

@@ -16,10 +16,11 @@
 #define SF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SF_HIDDEN __attribute__((visibility("hidden")))
 
-/* fd kinds cached for fds below SF_FD_TRACK: 0 unknown, SF_FD_OTHER not a socket, else
- * (type << 8) | (family + 1). Above the bound, fstat answers every time. */
+/* Socket kinds cached for fds below SF_FD_TRACK: 0 unknown, else
+ * (inode << 16) | (type << 8) | (family + 1), the inode's low 48 bits. Each lookup fstat()s
+ * the fd and trusts an entry only for the same socket inode: fd numbers change kind behind
+ * the shim's back (dup2, close_range, fclose of an fdopen'd socket, SCM_RIGHTS). */
 #define SF_FD_TRACK 65536
-#define SF_FD_OTHER 0xffffu
 
 enum sf_log_level { SF_LOG_OFF, SF_LOG_FAULTS, SF_LOG_ALL };
 enum sf_init_state { SF_INIT_NONE, SF_INIT_RUNNING, SF_INIT_DONE };
@@ -50,7 +51,7 @@ struct sf_state {
   dev_t log_dev;
   ino_t log_ino;
   _Atomic bool log_broken;
-  _Atomic uint16_t fdkind[SF_FD_TRACK];
+  _Atomic uint64_t fdkind[SF_FD_TRACK];
 };
 
 extern struct sf_state sf_g SF_HIDDEN;

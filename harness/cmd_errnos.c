@@ -14,7 +14,10 @@ static const char sf_errnos_help[] =
     "Lists every intercepted call with the value an injected failure returns and the errnos\n"
     "the call is documented to return, each with its source: seed (the project's reference),\n"
     "man (Linux man-pages) or posix (POSIX.1-2017). With CALL, that call in detail.\n"
-    "error=any draws from these lists; other errnos need :force.\n";
+    "error=any draws from these lists; other errnos need :force.\n"
+    "\n"
+    "      --json           the same as a JSON array, one object per call\n"
+    "  -h, --help           this text\n";
 
 static void sf_print_call_json(int id)
 {

@@ -1,0 +1,55 @@
+# Installation, in the GNUInstallDirs places: the sockfault command, libsockfault.so, the
+# public headers, man pages, bash completion, a CMake package (find_package(SockFault):
+# SockFault::shim, SockFault::sockfault, SOCKFAULT_EXECUTABLE, sockfault_add_explore_test)
+# and sockfault.pc. Included last by the top-level CMakeLists.txt: it names targets that
+# the subdirectories define. sockfault-refserver installs itself (harness/refserver/).
+include(CMakePackageConfigHelpers)
+
+set(SF_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/SockFault)
+
+# Users see SockFault::shim (libsockfault.so, to preload) and SockFault::sockfault (the command).
+set_target_properties(sockfault PROPERTIES EXPORT_NAME shim)
+set_target_properties(sockfault-cli PROPERTIES EXPORT_NAME sockfault)
+target_include_directories(sockfault INTERFACE $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+
+install(TARGETS sockfault EXPORT SockFaultTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        PUBLIC_HEADER DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sockfault)
+install(TARGETS sockfault-cli EXPORT SockFaultTargets
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# sockfault.h comes with the shim (PUBLIC_HEADER); exit.h documents the command's statuses.
+install(FILES ${PROJECT_SOURCE_DIR}/include/sockfault/exit.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sockfault)
+
+install(EXPORT SockFaultTargets NAMESPACE SockFault:: DESTINATION ${SF_CMAKE_INSTALL_DIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/SockFaultConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cmake/SockFaultConfig.cmake
+  INSTALL_DESTINATION ${SF_CMAKE_INSTALL_DIR}
+  PATH_VARS CMAKE_INSTALL_BINDIR)
+# 0.x: a minor release may change the rule language or the report schema.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/SockFaultConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cmake/SockFaultConfig.cmake
+              ${PROJECT_BINARY_DIR}/cmake/SockFaultConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/SockFaultExplore.cmake
+        DESTINATION ${SF_CMAKE_INSTALL_DIR})
+
+# pkg-config: paths relative to the .pc file, so an installed tree can be moved.
+file(RELATIVE_PATH SF_PC_PREFIX_FROM_PCDIR
+     ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" SF_PC_PREFIX_FROM_PCDIR "${SF_PC_PREFIX_FROM_PCDIR}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/sockfault.pc.in
+               ${PROJECT_BINARY_DIR}/cmake/sockfault.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/cmake/sockfault.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# Man pages: sockfault(1) is written by hand; sockfault-rules(7) is generated from the call
+# table (harness/CMakeLists.txt, target sockfault-man). Both land in the build tree's man/.
+install(FILES ${PROJECT_BINARY_DIR}/man/man1/sockfault.1
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${PROJECT_BINARY_DIR}/man/man7/sockfault-rules.7
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
+
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/sockfault.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        RENAME sockfault)

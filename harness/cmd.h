@@ -4,6 +4,9 @@
 
 int sf_cmd_run(int argc, char **argv);
 int sf_cmd_errnos(int argc, char **argv);
+int sf_cmd_explore(int argc, char **argv);
+int sf_cmd_replay(int argc, char **argv);
+int sf_cmd_merge(int argc, char **argv);
 
 /* Shared by the verbs: "sockfault VERB: message" on stderr. */
 void sf_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,6 +20,9 @@ struct sf_verb {
 static const struct sf_verb sf_verbs[] = {
     {"run", sf_cmd_run, "run one program with chosen socket calls failing"},
     {"errnos", sf_cmd_errnos, "list the intercepted calls and their documented errnos"},
+    {"explore", sf_cmd_explore, "run a program once per failure point and judge each run"},
+    {"replay", sf_cmd_replay, "run one failure point of an explore report again, live"},
+    {"merge", sf_cmd_merge, "combine the shard reports of one exploration"},
 };
 enum { SF_NVERBS = sizeof sf_verbs / sizeof sf_verbs[0] };
 

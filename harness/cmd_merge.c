@@ -1,0 +1,176 @@
+/* sockfault merge A.json B.json ...: shard reports of one exploration, combined. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "report.h"
+#include "sockfault/exit.h"
+
+static const char sf_merge_help[] =
+    "usage: sockfault merge [--json FILE] [--junit FILE] [-q] REPORT.json...\n"
+    "\n"
+    "Combines the JSON reports of the shards of one exploration (explore --shard I/N) into\n"
+    "one report: the matrix and findings on stdout, --json/--junit as explore writes them.\n"
+    "The reports must come from the same program, arguments, check and options.\n"
+    "Exit status: 0 no findings, 1 findings, 2 usage, 4 a report is unreadable, malformed,\n"
+    "or does not belong with the others.\n";
+
+static int sf_same_str(const char *a, const char *b)
+{
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Why report b cannot be merged into a, or NULL. */
+static const char *sf_mismatch(const struct sf_report *a, const struct sf_report *b)
+{
+  if (!sf_same_str(a->prog, b->prog))
+    return "a different program";
+  if (a->nargs != b->nargs)
+    return "different arguments";
+  for (size_t i = 0; i < a->nargs; i++)
+    if (strcmp(a->args[i], b->args[i]) != 0)
+      return "different arguments";
+  if (!sf_same_str(a->check, b->check))
+    return "a different --check";
+  if (!sf_same_str(a->calls, b->calls) || !sf_same_str(a->errnos, b->errnos) ||
+      a->max_per_call != b->max_per_call || a->by_site != b->by_site || a->depth != b->depth ||
+      a->budget != b->budget || a->timeout_ms != b->timeout_ms ||
+      a->expect_status != b->expect_status || a->fail_on != b->fail_on)
+    return "different explore options";
+  if (a->shard_n != b->shard_n)
+    return "a different shard count";
+  if (a->total_points != b->total_points)
+    return "a different number of points (did the baselines differ?)";
+  return NULL;
+}
+
+static int sf_point_cmp(const void *x, const void *y)
+{
+  const struct sf_point *a = x, *b = y;
+  if (a->index != b->index)
+    return a->index < b->index ? -1 : 1;
+  return a->sub < b->sub ? -1 : a->sub > b->sub;
+}
+
+int sf_cmd_merge(int argc, char **argv)
+{
+  static const struct option opts[] = {{"json", required_argument, NULL, 'j'},
+                                       {"junit", required_argument, NULL, 'u'},
+                                       {"quiet", no_argument, NULL, 'q'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *json = NULL, *junit = NULL;
+  int quiet = 0;
+  opterr = 0;
+  optind = 1;
+  for (;;) {
+    int before = optind;
+    int c = getopt_long(argc, argv, "qh", opts, NULL);
+    if (c == -1)
+      break;
+    if (c == 'j')
+      json = optarg;
+    else if (c == 'u')
+      junit = optarg;
+    else if (c == 'q')
+      quiet = 1;
+    else if (c == 'h') {
+      fputs(sf_merge_help, stdout);
+      return 0;
+    } else
+      return sf_bad_option("merge", argc, argv, before);
+  }
+  if (optind >= argc) {
+    sf_err("merge", "no reports given (sockfault merge A.json B.json ...)");
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  int n = argc - optind;
+  struct sf_report *in = calloc((size_t)n, sizeof *in);
+  struct sf_report out;
+  sf_report_init(&out);
+  int status = SOCKFAULT_EXIT_REPORT;
+  char err[600];
+  if (!in)
+    return SOCKFAULT_EXIT_INTERNAL;
+  unsigned char *shard_seen = NULL;
+  for (int i = 0; i < n; i++) {
+    const char *path = argv[optind + i];
+    if (sf_report_load(path, &in[i], err, sizeof err) != 0) {
+      sf_err("merge", "%s: %s", path, err);
+      goto out;
+    }
+    const char *why = i ? sf_mismatch(&in[0], &in[i]) : NULL;
+    if (why) {
+      sf_err("merge", "%s: not a shard of the same exploration as %s: %s", path, argv[optind],
+             why);
+      goto out;
+    }
+  }
+  shard_seen = calloc(in[0].shard_n + 1, 1);
+  if (!shard_seen) {
+    status = SOCKFAULT_EXIT_INTERNAL;
+    goto out;
+  }
+  /* The merged report: the first report's header, everybody's points. */
+  struct sf_report *a = &in[0];
+  out = *a;
+  out.points = NULL;
+  out.npoints = out.cap = 0;
+  out.shard_i = out.shard_n = 1;
+  for (int i = 0; i < n; i++) {
+    if (shard_seen[in[i].shard_i]++) {
+      sf_err("merge", "%s: shard %u/%u given twice", argv[optind + i], in[i].shard_i,
+             in[i].shard_n);
+      goto out_shallow;
+    }
+    for (size_t k = 0; k < in[i].npoints; k++) {
+      struct sf_point *p = sf_report_add(&out);
+      if (!p) {
+        status = SOCKFAULT_EXIT_INTERNAL;
+        goto out_shallow;
+      }
+      *p = in[i].points[k];
+      in[i].points[k].detail = in[i].points[k].stderr_tail = NULL; /* moved */
+    }
+  }
+  qsort(out.points, out.npoints, sizeof *out.points, sf_point_cmp);
+  for (size_t k = 1; k < out.npoints; k++)
+    if (out.points[k].index == out.points[k - 1].index &&
+        out.points[k].sub == out.points[k - 1].sub) {
+      sf_err("merge", "point %u.%u appears in two reports", out.points[k].index,
+             out.points[k].sub);
+      goto out_shallow;
+    }
+  for (unsigned s = 1; s <= a->shard_n; s++)
+    if (!shard_seen[s])
+      sf_err("merge", "warning: shard %u/%u is missing: the merged report is incomplete", s,
+             a->shard_n);
+  sf_report_judge(&out);
+  status = sf_report_findings(&out) ? SOCKFAULT_EXIT_FINDINGS : SOCKFAULT_EXIT_OK;
+  if (json && sf_report_save(&out, json, sf_report_write_json, err, sizeof err) != 0) {
+    sf_err("merge", "--json %s", err);
+    status = SOCKFAULT_EXIT_INTERNAL;
+  }
+  if (junit && sf_report_save(&out, junit, sf_report_write_junit, err, sizeof err) != 0) {
+    sf_err("merge", "--junit %s", err);
+    status = SOCKFAULT_EXIT_INTERNAL;
+  }
+  if (!quiet && !(json && strcmp(json, "-") == 0) && !(junit && strcmp(junit, "-") == 0))
+    sf_report_write_text(&out, stdout);
+out_shallow:
+  /* out shares its header strings with in[0]: free only its points */
+  for (size_t k = 0; k < out.npoints; k++) {
+    free(out.points[k].detail);
+    free(out.points[k].stderr_tail);
+  }
+  free(out.points);
+out:
+  for (int i = 0; i < n; i++)
+    sf_report_free(&in[i]);
+  free(in);
+  free(shard_seen);
+  return status;
+}

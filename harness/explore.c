@@ -1,0 +1,541 @@
+/* sockfault explore: every socket call the program makes, every occurrence, every
+ * documented errno — one run each with exactly that failure, and what happened. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "explore.h"
+#include "launch.h"
+#include "outcome.h"
+#include "proc.h"
+#include "sockfault/exit.h"
+#include "table.h"
+
+static const char sf_explore_help[] =
+    "usage: sockfault explore [OPTIONS] -- PROG [ARGS...]\n"
+    "\n"
+    "Runs PROG once unfaulted (the baseline), then once per failure point: each socket call\n"
+    "kind it made, each occurrence, each documented errno, with exactly that call failing.\n"
+    "Prints the call x errno matrix and one reproducer per finding. {port} in ARGS and in\n"
+    "--check is a free loopback port per run; {tmp} a private temp dir per run.\n"
+    "\n"
+    "  --check CMD          PROG is a server: once it listens, run CMD (sh -c) to judge it;\n"
+    "                       it must pass after the fault fired; then PROG gets SIGTERM\n"
+    "  --calls LIST         only these calls (comma-separated, e.g. accept,recv)\n"
+    "  --errnos LIST        only these errnos, where documented; 'core' is\n"
+    "                       EMFILE,ENOBUFS,EACCES,EPERM (default: every documented errno)\n"
+    "  --max-per-call N     occurrences (or sites) per call, default 8\n"
+    "  --by-site            one point per call site instead of per occurrence\n"
+    "  --depth 1|2          2: also pairs, a second fault on a later call (default 1)\n"
+    "  --budget N           at most N pair runs with --depth 2 (default 256)\n"
+    "  --timeout SECS       per run, default 10 (a run past it is a hang)\n"
+    "  --jobs N             runs at once, default: the number of CPUs\n"
+    "  --shard I/N          run the I-th of N deterministic slices (see 'sockfault merge')\n"
+    "  --fail-on LIST       classes that are findings (default\n"
+    "                       crash,sanitizer,hang,silent,stopped-serving; 'all', 'none')\n"
+    "  --expect-status N    PROG's normal exit status when not a server (default 0)\n"
+    "  --json FILE          the report as JSON ('-' for stdout; schema in docs/explore.md)\n"
+    "  --junit FILE         the report as JUnit XML, one testcase per point\n"
+    "  -q, --quiet          no table on stdout\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit status: 0 no findings, 1 findings, 2 usage, 5 PROG cannot be faulted,\n"
+    "6 the baseline failed, 7 internal error.\n";
+
+static volatile sig_atomic_t sf_stop_sig;
+
+static void sf_on_stop(int sig) { sf_stop_sig = sig; }
+
+struct sf_xopts {
+  const char *json, *junit;
+  unsigned jobs;
+  bool quiet;
+};
+
+static int sf_parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi) {
+    sf_err("explore", "%s '%s': expected a whole number from %u to %u", opt, s, lo, hi);
+    return -1;
+  }
+  *out = (unsigned)v;
+  return 0;
+}
+
+static int sf_parse_calls(struct sf_explore *x, const char *list)
+{
+  uint64_t m = 0;
+  for (const char *p = list;;) {
+    const char *comma = strchr(p, ',');
+    size_t l = comma ? (size_t)(comma - p) : strlen(p);
+    int id = sf_call_lookup(p, l);
+    if (id < 0) {
+      const char *near = sf_closest_call(p, l);
+      sf_err("explore", "--calls: unknown call '%.*s'%s%s%s", (int)(l > 60 ? 60 : l), p,
+             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+      return -1;
+    }
+    m |= SF_CALL_BIT(id);
+    if (!comma)
+      break;
+    p = comma + 1;
+  }
+  x->calls_mask = m;
+  return 0;
+}
+
+static int sf_parse_errnos(struct sf_explore *x, const char *list)
+{
+  static const char core[] = "EMFILE,ENOBUFS,EACCES,EPERM";
+  x->nerrnos = 0;
+  if (strcmp(list, "documented") == 0 || strcmp(list, "all") == 0)
+    return 0;
+  if (strcmp(list, "core") == 0)
+    list = core;
+  for (const char *p = list;;) {
+    const char *comma = strchr(p, ',');
+    size_t l = comma ? (size_t)(comma - p) : strlen(p);
+    int e = sf_errno_lookup(p, l);
+    if (e < 0) {
+      const char *near = sf_closest_errno(p, l);
+      sf_err("explore", "--errnos: unknown errno '%.*s'%s%s%s", (int)(l > 60 ? 60 : l), p,
+             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+      return -1;
+    }
+    if (x->nerrnos == SF_MAX_ERRNO_SEL) {
+      sf_err("explore", "--errnos: more than %d errnos", SF_MAX_ERRNO_SEL);
+      return -1;
+    }
+    x->errnos[x->nerrnos++] = e;
+    if (!comma)
+      break;
+    p = comma + 1;
+  }
+  return 0;
+}
+
+static int sf_parse_timeout(const char *s, long long *ms)
+{
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (!*s || *end || errno || !(v >= 0.05 && v <= 86400)) {
+    sf_err("explore", "--timeout '%s': expected seconds from 0.05 to 86400", s);
+    return -1;
+  }
+  *ms = (long long)(v * 1000 + 0.5);
+  return 0;
+}
+
+static int sf_parse_shard(const char *s, unsigned *i, unsigned *n)
+{
+  unsigned a, b;
+  char tail;
+  if (sscanf(s, "%u/%u%c", &a, &b, &tail) != 2 || b < 1 || b > 100000 || a < 1 || a > b ||
+      s[0] == '-' || s[0] == '+') {
+    sf_err("explore", "--shard '%s': expected I/N with 1 <= I <= N", s);
+    return -1;
+  }
+  *i = a;
+  *n = b;
+  return 0;
+}
+
+/* Parse the options into x and o; returns -1 to go on, else an exit status. */
+static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xopts *o)
+{
+  enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
+         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT };
+  static const struct option opts[] = {
+      {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
+      {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
+      {"by-site", no_argument, NULL, O_SITE},        {"depth", required_argument, NULL, O_DEPTH},
+      {"budget", required_argument, NULL, O_BUDGET}, {"timeout", required_argument, NULL, O_TIMEOUT},
+      {"jobs", required_argument, NULL, O_JOBS},     {"shard", required_argument, NULL, O_SHARD},
+      {"fail-on", required_argument, NULL, O_FAILON},
+      {"expect-status", required_argument, NULL, O_STATUS},
+      {"json", required_argument, NULL, O_JSON},     {"junit", required_argument, NULL, O_JUNIT},
+      {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  struct sf_report *r = &x->rep;
+  char err[512];
+  unsigned u;
+  opterr = 0;
+  optind = 1;
+  for (;;) {
+    int before = optind;
+    int c = getopt_long(argc, argv, "+qh", opts, NULL);
+    if (c == -1)
+      break;
+    int bad = 0;
+    switch (c) {
+    case O_CHECK:
+      free(r->check);
+      r->check = strdup(optarg);
+      break;
+    case O_CALLS:
+      bad = sf_parse_calls(x, optarg);
+      free(r->calls);
+      r->calls = strdup(optarg);
+      break;
+    case O_ERRNOS:
+      bad = sf_parse_errnos(x, optarg);
+      free(r->errnos);
+      r->errnos = strdup(optarg);
+      break;
+    case O_MAX: bad = sf_parse_uint("--max-per-call", optarg, 1, 100000, &r->max_per_call); break;
+    case O_SITE: r->by_site = true; break;
+    case O_DEPTH: bad = sf_parse_uint("--depth", optarg, 1, 2, &r->depth); break;
+    case O_BUDGET: bad = sf_parse_uint("--budget", optarg, 0, 10000000, &r->budget); break;
+    case O_TIMEOUT: bad = sf_parse_timeout(optarg, &r->timeout_ms); break;
+    case O_JOBS: bad = sf_parse_uint("--jobs", optarg, 1, 256, &o->jobs); break;
+    case O_SHARD: bad = sf_parse_shard(optarg, &r->shard_i, &r->shard_n); break;
+    case O_FAILON:
+      if (sf_fail_on_parse(optarg, &r->fail_on, err, sizeof err) != 0) {
+        sf_err("explore", "--fail-on: %s", err);
+        bad = -1;
+      }
+      break;
+    case O_STATUS:
+      bad = sf_parse_uint("--expect-status", optarg, 0, 255, &u);
+      r->expect_status = (int)u;
+      break;
+    case O_JSON: o->json = optarg; break;
+    case O_JUNIT: o->junit = optarg; break;
+    case 'q': o->quiet = true; break;
+    case 'h': fputs(sf_explore_help, stdout); return 0;
+    default: return sf_bad_option("explore", argc, argv, before);
+    }
+    if (bad)
+      return SOCKFAULT_EXIT_USAGE;
+  }
+  if (optind < argc && strcmp(argv[optind], "--") == 0)
+    optind++;
+  if (optind >= argc) {
+    sf_err("explore", "no program given (sockfault explore [OPTIONS] -- PROG [ARGS...])");
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  if (r->check && !r->check[0]) {
+    sf_err("explore", "--check '': the check command is empty");
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  if (o->json && o->junit && strcmp(o->json, o->junit) == 0 && strcmp(o->json, "-") != 0) {
+    sf_err("explore", "--json and --junit both name '%s'", o->json);
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  return -1;
+}
+
+struct sf_progress {
+  bool on;
+  long long t0, last;
+  size_t base, total, findings;
+  const struct sf_explore *x;
+};
+
+static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf_runres *last,
+                           size_t idx)
+{
+  struct sf_progress *pg = ctx;
+  (void)last;
+  (void)idx;
+  if (!pg->on)
+    return;
+  long long now = sf_now_ms();
+  if (now - pg->last < 100 && done < total)
+    return;
+  pg->last = now;
+  size_t d = pg->base + done, t = pg->base + total;
+  long long eta = d ? (now - pg->t0) * (long long)(t - d) / (long long)d / 1000 : 0;
+  fprintf(stderr, "\r\033[Kexplore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld", d, t,
+          pg->findings, eta / 60, eta % 60);
+  fflush(stderr);
+}
+
+static void sf_progress_end(struct sf_progress *pg)
+{
+  if (pg->on)
+    fprintf(stderr, "\r\033[K");
+}
+
+/* The runs of points [from, to) of the report; each judged; res kept for pair selection. */
+static int sf_run_points(struct sf_explore *x, struct sf_pool *pool, size_t from, size_t to,
+                         struct sf_runspec *proto, struct sf_runres **resp,
+                         struct sf_progress *pg)
+{
+  size_t n = to - from;
+  struct sf_runspec *specs = calloc(n ? n : 1, sizeof *specs);
+  struct sf_runres *res = calloc(n ? n : 1, sizeof *res);
+  char **rules = calloc(n ? n : 1, sizeof *rules);
+  int rc = -1;
+  if (!specs || !res || !rules)
+    goto out;
+  for (size_t i = 0; i < n; i++) {
+    char text[600];
+    sf_point_rules(&x->rep.points[from + i], text, sizeof text);
+    rules[i] = strdup(text);
+    if (!rules[i])
+      goto out;
+    specs[i] = *proto;
+    specs[i].rules = rules[i];
+    specs[i].nrules = x->rep.points[from + i].nfaults;
+  }
+  pg->total = n;
+  rc = sf_pool_run(pool, specs, res, n);
+  pg->base += n;
+  for (size_t i = 0; i < n; i++) {
+    sf_judge(&x->rep, &res[i], specs[i].nrules, &x->rep.points[from + i]);
+    pg->findings += x->rep.points[from + i].finding;
+  }
+out:
+  for (size_t i = 0; rules && i < n; i++)
+    free(rules[i]);
+  free(rules);
+  free(specs);
+  if (resp)
+    *resp = res;
+  else {
+    for (size_t i = 0; res && i < n; i++)
+      sf_runres_free(&res[i]);
+    free(res);
+  }
+  return rc;
+}
+
+/* Why the baseline cannot be judged, or NULL when it can. */
+static const char *sf_baseline_problem(const struct sf_report *r, const struct sf_runres *b,
+                                       char *buf, size_t len)
+{
+  char sig[32];
+  if (b->spawn_failed)
+    snprintf(buf, len, "%s", b->spawn_err);
+  else if (b->log_records == 0)
+    snprintf(buf, len, "the shim logged nothing: is the program dynamically linked, and does "
+             "it keep its environment (LD_PRELOAD, SOCKFAULT_LOG)?");
+  else if (b->sanitizer)
+    snprintf(buf, len, "%s report on stderr without any fault", b->sanitizer);
+  else if (b->timed_out)
+    snprintf(buf, len, "%s within --timeout (%lld ms)",
+             r->check && !b->ready ? "never listened" : r->check ? "the check did not finish"
+                                                                 : "did not exit",
+             r->timeout_ms);
+  else if (r->check && !b->ready)
+    snprintf(buf, len, "exited (status %d) without listening", sf_status_code(b->wstatus));
+  else if (r->check && (b->checks < 1 || b->exited_early))
+    snprintf(buf, len, "exited (status %d) while serving", sf_status_code(b->wstatus));
+  else if (r->check && b->check_status[0] != 0)
+    snprintf(buf, len, "the check failed (status %d) against the unfaulted server",
+             b->check_status[0]);
+  else if (r->check && b->ignored_term)
+    snprintf(buf, len, "did not exit after SIGTERM");
+  else if (!r->check && WIFSIGNALED(b->wstatus))
+    snprintf(buf, len, "killed by %s", sf_signal_name(WTERMSIG(b->wstatus), sig, sizeof sig));
+  else if (!r->check && WEXITSTATUS(b->wstatus) != r->expect_status)
+    snprintf(buf, len, "exited with status %d, expected %d (--expect-status)",
+             WEXITSTATUS(b->wstatus), r->expect_status);
+  else
+    return NULL;
+  return buf;
+}
+
+static int sf_baseline(struct sf_explore *x, struct sf_pool *pool, struct sf_runspec *proto,
+                       struct sf_runres *base)
+{
+  struct sf_report *r = &x->rep;
+  /* A program that is not a server runs twice: output that differs between two unfaulted
+   * runs cannot tell a swallowed error (silent) from noise. */
+  struct sf_runspec specs[2] = {*proto, *proto};
+  struct sf_runres res[2];
+  specs[0].keep_calls = true;
+  size_t n = r->check ? 1 : 2;
+  if (sf_pool_run(pool, specs, res, n) != 0 && sf_stop_sig)
+    return -1;
+  char why[600];
+  for (size_t i = 0; i < n; i++) {
+    if (sf_baseline_problem(r, &res[i], why, sizeof why)) {
+      sf_err("explore", "the baseline (unfaulted) run failed: %s; nothing can be judged", why);
+      if (res[i].stderr_tail && res[i].stderr_tail[0])
+        fprintf(stderr, "--- its stderr (tail) ---\n%s\n---\n", res[i].stderr_tail);
+      for (size_t k = 0; k < n; k++)
+        sf_runres_free(&res[k]);
+      return -1;
+    }
+  }
+  struct sf_baseline *b = &r->baseline;
+  b->exit_status = WIFEXITED(res[0].wstatus) ? WEXITSTATUS(res[0].wstatus) : -1;
+  b->signal = WIFSIGNALED(res[0].wstatus) ? WTERMSIG(res[0].wstatus) : 0;
+  b->duration_ms = res[0].duration_ms;
+  b->cpu_ms = res[0].cpu_ms;
+  b->sockets = res[0].sockets;
+  b->port = res[0].port;
+  memcpy(b->stdout_hash, res[0].stdout_hash, sizeof b->stdout_hash);
+  b->stdout_stable = n == 2 && strcmp(res[0].stdout_hash, res[1].stdout_hash) == 0;
+  if (n == 2 && !b->stdout_stable)
+    sf_err("explore", "note: two unfaulted runs printed different output; 'silent' is not "
+           "judged");
+  *base = res[0];
+  if (n == 2)
+    sf_runres_free(&res[1]);
+  return 0;
+}
+
+static int sf_outputs(const struct sf_explore *x, const struct sf_xopts *o)
+{
+  char err[600];
+  int rc = 0;
+  if (o->json && sf_report_save(&x->rep, o->json, sf_report_write_json, err, sizeof err) != 0) {
+    sf_err("explore", "--json %s", err);
+    rc = -1;
+  }
+  if (o->junit &&
+      sf_report_save(&x->rep, o->junit, sf_report_write_junit, err, sizeof err) != 0) {
+    sf_err("explore", "--junit %s", err);
+    rc = -1;
+  }
+  if (!o->quiet && !(o->json && strcmp(o->json, "-") == 0) &&
+      !(o->junit && strcmp(o->junit, "-") == 0))
+    sf_report_write_text(&x->rep, stdout);
+  return rc;
+}
+
+static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog_argv,
+                           int nprog)
+{
+  struct sf_report *r = &x->rep;
+  char err[1024], prog[PATH_MAX];
+  if (sf_resolve_prog(prog_argv[0], prog, sizeof prog, err, sizeof err) != 0 ||
+      sf_check_preloadable(prog, err, sizeof err) != 0 ||
+      sf_find_shim(x->shim, sizeof x->shim, err, sizeof err) != 0) {
+    sf_err("explore", "%s", err);
+    return SOCKFAULT_EXIT_TARGET;
+  }
+  char *abs = realpath(prog, NULL);
+  r->prog = abs ? abs : strdup(prog);
+  r->nargs = (size_t)(nprog - 1);
+  r->args = calloc(r->nargs + 1, sizeof *r->args);
+  if (!r->prog || !r->args)
+    return SOCKFAULT_EXIT_INTERNAL;
+  for (size_t i = 0; i < r->nargs; i++)
+    if (!(r->args[i] = strdup(prog_argv[i + 1])))
+      return SOCKFAULT_EXIT_INTERNAL;
+  /* explore owns the rules of every run; ASan-built targets must tolerate the preload */
+  unsetenv("SOCKFAULT");
+  unsetenv("SOCKFAULT_FILE");
+  const char *asan = getenv("ASAN_OPTIONS");
+  if (!asan || !strstr(asan, "verify_asan_link_order")) {
+    char opts[2048];
+    snprintf(opts, sizeof opts, "verify_asan_link_order=0%s%s", asan && *asan ? ":" : "",
+             asan ? asan : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+  }
+  const char *tmp = getenv("TMPDIR");
+  char base[PATH_MAX];
+  snprintf(base, sizeof base, "%s/sockfault-explore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(base)) {
+    sf_err("explore", "mkdtemp %s: %s", base, strerror(errno));
+    return SOCKFAULT_EXIT_INTERNAL;
+  }
+  struct sf_progress pg = {.on = isatty(2) != 0, .t0 = sf_now_ms()};
+  struct sf_pool pool = {.tmpbase = base, .jobs = o->jobs, .stop = &sf_stop_sig,
+                         .progress = sf_progress_cb, .ctx = &pg};
+  struct sf_runspec proto = {.shim = x->shim, .prog = r->prog, .args = r->args,
+                             .nargs = r->nargs, .check = r->check, .timeout_ms = r->timeout_ms,
+                             .term_grace_ms = r->timeout_ms < 2000 ? r->timeout_ms : 2000};
+  struct sf_runres base_res;
+  struct sf_runres *single_res = NULL;
+  int status = SOCKFAULT_EXIT_INTERNAL;
+  if (sf_baseline(x, &pool, &proto, &base_res) != 0) {
+    status = sf_stop_sig ? 128 + sf_stop_sig : SOCKFAULT_EXIT_BASELINE;
+    goto out;
+  }
+  long ns = sf_points_singles(x, base_res.calls, base_res.ncalls);
+  if (r->total_points == 0) {
+    char seen[1024] = "";
+    size_t k = 0;
+    for (int c = 0; c < SF_NCALLS && k < sizeof seen - 16; c++)
+      for (size_t i = 0; i < base_res.ncalls; i++)
+        if (base_res.calls[i].call == c) {
+          k += (size_t)snprintf(seen + k, sizeof seen - k, "%s%s", k ? "," : "",
+                                sf_calls[c].name);
+          break;
+        }
+    sf_err("explore", "note: the baseline made none of the selected socket calls (it made: "
+           "%s); nothing to explore", k ? seen : "none");
+  }
+  sf_runres_free(&base_res);
+  if (ns < 0)
+    goto out;
+  proto.keep_calls = r->depth >= 2;
+  if (sf_run_points(x, &pool, 0, r->npoints, &proto, &single_res, &pg) != 0 && sf_stop_sig)
+    goto interrupted;
+  if (r->depth >= 2) {
+    size_t nsingles = r->npoints;
+    long np = sf_points_pairs(x, single_res, nsingles, r->budget);
+    for (size_t i = 0; i < nsingles; i++)
+      sf_runres_free(&single_res[i]);
+    free(single_res);
+    single_res = NULL;
+    if (np < 0)
+      goto out;
+    proto.keep_calls = false;
+    if (sf_run_points(x, &pool, nsingles, r->npoints, &proto, NULL, &pg) != 0 && sf_stop_sig)
+      goto interrupted;
+  }
+  sf_progress_end(&pg);
+  sf_report_sort(r);
+  status = sf_report_findings(r) ? SOCKFAULT_EXIT_FINDINGS : SOCKFAULT_EXIT_OK;
+  if (sf_outputs(x, o) != 0)
+    status = SOCKFAULT_EXIT_INTERNAL;
+  goto out;
+interrupted:
+  sf_progress_end(&pg);
+  sf_err("explore", "interrupted by signal %d; children killed, temp files removed",
+         (int)sf_stop_sig);
+  status = 128 + sf_stop_sig;
+out:
+  if (single_res) {
+    for (size_t i = 0; i < r->npoints; i++)
+      sf_runres_free(&single_res[i]);
+    free(single_res);
+  }
+  sf_progress_end(&pg);
+  if (sf_rmtree(base) != 0)
+    sf_err("explore", "warning: could not remove %s: %s", base, strerror(errno));
+  return status;
+}
+
+int sf_cmd_explore(int argc, char **argv)
+{
+  struct sf_explore x;
+  memset(&x, 0, sizeof x);
+  sf_report_init(&x.rep);
+  x.rep.budget = 256;
+  x.calls_mask = SF_ALL_CALLS;
+  x.pairs_per_fault = 4;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  struct sf_xopts o = {.jobs = cpus > 0 ? (unsigned)(cpus > 256 ? 256 : cpus) : 1};
+  int status = sf_options(argc, argv, &x, &o);
+  if (status < 0) {
+    x.rep.jobs = o.jobs;
+    struct sigaction sa = {.sa_handler = sf_on_stop}, old[3];
+    sigemptyset(&sa.sa_mask);
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++)
+      sigaction(sigs[i], &sa, &old[i]);
+    status = sf_explore_main(&x, &o, argv + optind, argc - optind);
+    for (int i = 0; i < 3; i++)
+      sigaction(sigs[i], &old[i], NULL);
+  }
+  sf_report_free(&x.rep);
+  return status;
+}

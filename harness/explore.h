@@ -1,0 +1,40 @@
+/* sockfault explore: the exploration's state, shared by its parts —
+ *   explore.c         the verb: options, baseline, running the points, reports
+ *   explore_points.c  which failure points (and pairs) to run, from the logged calls
+ *   outcome.c         the class of each run
+ *   runner.c          running programs in parallel under the shim */
+#ifndef SF_EXPLORE_H
+#define SF_EXPLORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "runner.h"
+
+#define SF_MAX_ERRNO_SEL 64
+
+struct sf_explore {
+  struct sf_report rep;     /* options, baseline and points */
+  char shim[PATH_MAX];
+  uint64_t calls_mask;      /* calls to explore (--calls), bit per call id */
+  int errnos[SF_MAX_ERRNO_SEL]; /* --errnos selection; none: every documented errno */
+  unsigned nerrnos;
+  unsigned pairs_per_fault; /* later calls considered for a second fault */
+};
+
+/* The errnos to try on a call, in table order: the selection where documented, else all
+ * documented ones. Returns how many were written to out. */
+unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max);
+
+/* Add the single-fault points from the baseline's calls to x->rep, keeping only those of
+ * the shard; sets rep.total_points. Returns the number added, -1 when out of memory. */
+long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, size_t ncalls);
+
+/* Add --depth 2 pairs grown from the single points already judged (res[i] is the run of
+ * the i-th point of the report, with its calls kept). At most budget; returns how many. */
+long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t nsingles,
+                     unsigned budget);
+
+#endif

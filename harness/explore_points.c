@@ -1,0 +1,223 @@
+/* Which failure points to run (explore.h): one per call kind seen in the baseline, per
+ * occurrence (or call site), per errno; and for --depth 2, pairs whose second fault hits a
+ * call the first fault's run went on to make — the retry or cleanup path failing too. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore.h"
+#include "table.h"
+
+unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max)
+{
+  const struct sf_call_info *c = &sf_calls[call];
+  unsigned n = 0;
+  for (unsigned i = 0; i < c->nerrnos && n < max; i++) {
+    int e = c->errnos[i].err;
+    int want = x->nerrnos == 0;
+    for (unsigned j = 0; j < x->nerrnos && !want; j++)
+      want = x->errnos[j] == e;
+    if (want)
+      out[n++] = e;
+  }
+  return n;
+}
+
+/* A rule the shim would refuse (a site name it cannot parse, say) is no point at all. */
+static int sf_rule_ok(const struct sf_fault *f)
+{
+  char text[256], err[256];
+  static struct sf_ruleset rs;
+  rs.n = 0;
+  sf_fault_rule(f, text, sizeof text);
+  return sf_rules_parse(text, strlen(text), "explore", &rs, err, sizeof err) == 0;
+}
+
+static int sf_add_single(struct sf_explore *x, unsigned *index, const struct sf_fault *f)
+{
+  if (!sf_rule_ok(f))
+    return 0;
+  unsigned i = ++*index;
+  if ((i - 1) % x->rep.shard_n != x->rep.shard_i - 1)
+    return 0;
+  struct sf_point *p = sf_report_add(&x->rep);
+  if (!p)
+    return -1;
+  p->index = i;
+  p->nfaults = 1;
+  p->fault[0] = *f;
+  return 1;
+}
+
+static int sf_strcmp_p(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Distinct call sites of one call kind, sorted; at most max. */
+static size_t sf_sites(const struct sf_logcall *calls, size_t n, int call, const char **out,
+                       size_t max)
+{
+  size_t k = 0;
+  const char **all = malloc((n ? n : 1) * sizeof *all);
+  if (!all)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (calls[i].call == call && calls[i].site[0] && calls[i].site[0] != '?')
+      all[k++] = calls[i].site;
+  qsort(all, k, sizeof *all, sf_strcmp_p);
+  size_t m = 0;
+  for (size_t i = 0; i < k && m < max; i++)
+    if (m == 0 || strcmp(out[m - 1], all[i]) != 0)
+      out[m++] = all[i];
+  free(all);
+  return m;
+}
+
+long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, size_t ncalls)
+{
+  unsigned index = 0;
+  long added = 0;
+  int errs[SF_MAX_ERRNO_SEL];
+  for (int call = 0; call < SF_NCALLS; call++) {
+    if (!(x->calls_mask & SF_CALL_BIT(call)))
+      continue;
+    unsigned long long maxn = 0;
+    for (size_t i = 0; i < ncalls; i++)
+      if (calls[i].call == call && calls[i].n > maxn)
+        maxn = calls[i].n;
+    if (maxn == 0)
+      continue;
+    unsigned ne = sf_explore_errnos(x, call, errs, SF_MAX_ERRNO_SEL);
+    struct sf_fault f = {.call = call};
+    if (x->rep.by_site) {
+      const char *sites[256];
+      size_t lim = x->rep.max_per_call < 256 ? x->rep.max_per_call : 256;
+      size_t ns = sf_sites(calls, ncalls, call, sites, lim);
+      for (size_t s = 0; s < ns; s++)
+        for (unsigned e = 0; e < ne; e++) {
+          f.err = errs[e];
+          f.when = 1;
+          snprintf(f.site, sizeof f.site, "%s", sites[s]);
+          int rc = sf_add_single(x, &index, &f);
+          if (rc < 0)
+            return -1;
+          added += rc;
+        }
+      continue;
+    }
+    unsigned long long k = maxn < x->rep.max_per_call ? maxn : x->rep.max_per_call;
+    for (unsigned long long when = 1; when <= k; when++)
+      for (unsigned e = 0; e < ne; e++) {
+        f.err = errs[e];
+        f.when = when;
+        int rc = sf_add_single(x, &index, &f);
+        if (rc < 0)
+          return -1;
+        added += rc;
+      }
+  }
+  x->rep.total_points = index;
+  return added;
+}
+
+struct sf_cand {
+  unsigned dist, rank;  /* how far after the first fault; errno order (first's errno first) */
+  size_t parent;        /* position of the single point in the report */
+  struct sf_fault second;
+};
+
+static int sf_cand_cmp(const void *a, const void *b)
+{
+  const struct sf_cand *x = a, *y = b;
+  if (x->dist != y->dist)
+    return x->dist < y->dist ? -1 : 1;
+  if (x->rank != y->rank)
+    return x->rank < y->rank ? -1 : 1;
+  return x->parent < y->parent ? -1 : x->parent > y->parent;
+}
+
+/* A single point whose program went on after the fault, so a second fault means something. */
+static int sf_can_grow(const struct sf_point *p)
+{
+  return p->done && p->fired && p->nfaults == 1 &&
+         (p->cls == SF_C_OK || p->cls == SF_C_ERROR_EXIT || p->cls == SF_C_FD_LEAK);
+}
+
+long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t nsingles,
+                     unsigned budget)
+{
+  struct sf_cand *cand = NULL;
+  size_t nc = 0, cap = 0;
+  int errs[SF_MAX_ERRNO_SEL];
+  for (size_t i = 0; i < nsingles; i++) {
+    const struct sf_point *p = &x->rep.points[i];
+    const struct sf_runres *r = &res[i];
+    if (!sf_can_grow(p) || !r->calls)
+      continue;
+    size_t j = 0;
+    while (j < r->ncalls && !(r->calls[j].injected && r->calls[j].rule == 0))
+      j++;
+    if (j == r->ncalls)
+      continue;
+    int pid = r->calls[j].pid;
+    unsigned dist = 0;
+    for (size_t k = j + 1; k < r->ncalls && dist < x->pairs_per_fault; k++) {
+      const struct sf_logcall *c = &r->calls[k];
+      if (c->pid != pid || !(x->calls_mask & SF_CALL_BIT(c->call)))
+        continue;
+      dist++;
+      unsigned ne = sf_explore_errnos(x, c->call, errs, SF_MAX_ERRNO_SEL);
+      for (unsigned e = 0; e < ne; e++) {
+        if (nc == cap) {
+          size_t ncap = cap ? cap * 2 : 256;
+          struct sf_cand *g = realloc(cand, ncap * sizeof *g);
+          if (!g) {
+            free(cand);
+            return -1;
+          }
+          cand = g;
+          cap = ncap;
+        }
+        struct sf_cand *cd = &cand[nc++];
+        memset(cd, 0, sizeof *cd);
+        cd->dist = dist;
+        /* the same errno again first: the retry failing the way the first try did */
+        cd->rank = errs[e] == p->fault[0].err ? 0 : e + 1;
+        cd->parent = i;
+        cd->second.call = c->call;
+        cd->second.err = errs[e];
+        cd->second.when = c->n;
+      }
+    }
+  }
+  if (nc > 1)
+    qsort(cand, nc, sizeof *cand, sf_cand_cmp);
+  unsigned *subs = calloc(nsingles ? nsingles : 1, sizeof *subs);
+  if (!subs) {
+    free(cand);
+    return -1;
+  }
+  long added = 0;
+  for (size_t i = 0; i < nc && (unsigned long)added < budget; i++) {
+    const struct sf_cand *cd = &cand[i]; /* unique: (call, n) never repeats in a process */
+    if (!sf_rule_ok(&cd->second))
+      continue;
+    struct sf_point first = x->rep.points[cd->parent]; /* copied: adding may move points */
+    struct sf_point *p = sf_report_add(&x->rep);
+    if (!p) {
+      free(subs);
+      free(cand);
+      return -1;
+    }
+    p->index = first.index;
+    p->sub = ++subs[cd->parent];
+    p->nfaults = 2;
+    p->fault[0] = first.fault[0];
+    p->fault[1] = cd->second;
+    added++;
+  }
+  free(subs);
+  free(cand);
+  return added;
+}

@@ -1,0 +1,156 @@
+/* Outcome classes of failure points (outcome.h). The order of the tests below is the
+ * order of severity: a sanitizer report outranks the crash it came with, and so on. */
+#define _GNU_SOURCE
+#include "outcome.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "table.h"
+
+const char *sf_signal_name(int sig, char *buf, size_t len)
+{
+  const char *abbrev = sigabbrev_np(sig);
+  if (abbrev)
+    snprintf(buf, len, "SIG%s", abbrev);
+  else
+    snprintf(buf, len, "signal %d", sig);
+  return buf;
+}
+
+/* The last non-empty line of the stderr tail, trimmed, for "exited 1: <message>". */
+static void sf_last_line(const char *tail, char *out, size_t len)
+{
+  out[0] = '\0';
+  if (!tail)
+    return;
+  size_t n = strlen(tail);
+  while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+    n--;
+  size_t start = n;
+  while (start > 0 && tail[start - 1] != '\n')
+    start--;
+  size_t l = n - start;
+  if (l >= len)
+    l = len - 1;
+  memcpy(out, tail + start, l);
+  out[l] = '\0';
+  for (size_t i = 0; i < l; i++)
+    if ((unsigned char)out[i] < 0x20)
+      out[i] = ' ';
+}
+
+static void sf_set(struct sf_point *p, enum sf_class c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void sf_set(struct sf_point *p, enum sf_class c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  p->cls = c;
+  free(p->detail);
+  p->detail = NULL;
+  if (vasprintf(&p->detail, fmt, ap) < 0)
+    p->detail = NULL;
+  va_end(ap);
+}
+
+/* "exited with status 1: bind: Permission denied" */
+static void sf_exit_words(const struct sf_runres *res, const char *tail, char *buf, size_t len)
+{
+  char sig[32], msg[160];
+  if (WIFSIGNALED(res->wstatus)) {
+    snprintf(buf, len, "killed by %s", sf_signal_name(WTERMSIG(res->wstatus), sig, sizeof sig));
+    return;
+  }
+  sf_last_line(tail, msg, sizeof msg);
+  snprintf(buf, len, "exited with status %d%s%s", WEXITSTATUS(res->wstatus), msg[0] ? ": " : "",
+           msg);
+}
+
+void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
+              struct sf_point *p)
+{
+  const struct sf_baseline *b = &r->baseline;
+  const bool server = r->check != NULL;
+  const unsigned long long all = nrules >= 64 ? ~0ull : (1ull << nrules) - 1;
+  char words[256], sig[32];
+  p->done = true;
+  p->port = res->port;
+  p->fired = (res->fired & all) == all;
+  p->duration_ms = res->duration_ms;
+  p->cpu_ms = res->cpu_ms;
+  p->spinning = res->spinning;
+  p->sockets = res->sockets;
+  p->exit_status = -1;
+  p->signal = 0;
+  free(p->stderr_tail);
+  p->stderr_tail = res->stderr_tail;
+  res->stderr_tail = NULL;
+  if (res->spawn_failed) {
+    sf_set(p, SF_C_NOT_REACHED, "not run: %s", res->spawn_err);
+    p->done = false;
+    p->finding = false;
+    return;
+  }
+  const bool killed_by_us = res->timed_out || res->ignored_term;
+  if (WIFEXITED(res->wstatus) && !killed_by_us)
+    p->exit_status = WEXITSTATUS(res->wstatus);
+  if (WIFSIGNALED(res->wstatus))
+    p->signal = WTERMSIG(res->wstatus);
+  sf_exit_words(res, p->stderr_tail, words, sizeof words);
+  /* A signal is ours when we timed the run out, or the server died of the SIGTERM we sent
+   * just as it did in the baseline. */
+  const bool our_signal =
+      killed_by_us || (res->termed && p->signal == SIGTERM && b->signal == SIGTERM);
+  const char *spin = res->spinning ? "spinning" : "not spinning";
+
+  if (res->sanitizer)
+    sf_set(p, SF_C_SANITIZER, "%s report on stderr (%s)", res->sanitizer, words);
+  else if (p->signal && !our_signal)
+    sf_set(p, SF_C_CRASH, "killed by %s%s", sf_signal_name(p->signal, sig, sizeof sig),
+           res->termed ? " (after SIGTERM)" : "");
+  else if (!p->fired)
+    sf_set(p, SF_C_NOT_REACHED, "the fault never fired (the run diverged from the baseline)%s",
+           res->timed_out ? "; it also timed out" : "");
+  else if (res->timed_out && server && !res->ready && !res->spinning)
+    sf_set(p, SF_C_STOPPED_SERVING, "alive but never listened within %lld ms (%d%% CPU)",
+           r->timeout_ms, res->cpu_percent);
+  else if (res->timed_out)
+    sf_set(p, SF_C_HANG, "still running after %lld ms, %s (%d%% CPU)%s", r->timeout_ms, spin,
+           res->cpu_percent, server && res->ready ? " while being checked" : "");
+  else if (res->ignored_term)
+    sf_set(p, SF_C_HANG, "did not exit after SIGTERM, %s (%d%% CPU): killed", spin,
+           res->cpu_percent);
+  else if (server && !res->ready)
+    sf_set(p, SF_C_ERROR_EXIT, "%s, before listening", words);
+  else if (server && res->exited_early)
+    sf_set(p, SF_C_STOPPED_SERVING, "%s after the fault, while serving", words);
+  else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0 &&
+           res->spinning)
+    sf_set(p, SF_C_HANG, "stopped serving and spinning (%d%% CPU): the check after the "
+           "fault failed with status %d", res->cpu_percent, res->check_status[res->verdict]);
+  else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0)
+    sf_set(p, SF_C_STOPPED_SERVING, "alive, but the check after the fault failed (status %d)",
+           res->check_status[res->verdict]);
+  else if (server && (p->signal != b->signal || (!p->signal && p->exit_status != b->exit_status)))
+    sf_set(p, SF_C_ERROR_EXIT, "%s after SIGTERM (the baseline: %s %d)", words,
+           b->signal ? "signal" : "status", b->signal ? b->signal : b->exit_status);
+  else if (!server && p->exit_status != r->expect_status)
+    sf_set(p, SF_C_ERROR_EXIT, "%s", words);
+  else if (!server && b->stdout_stable && strcmp(res->stdout_hash, b->stdout_hash) != 0)
+    sf_set(p, SF_C_SILENT, "exited %d after the fault, but its output differs from the "
+           "baseline's (%llu bytes)", p->exit_status, res->stdout_bytes);
+  else if (p->sockets >= 0 && b->sockets >= 0 && p->sockets > b->sockets)
+    sf_set(p, SF_C_FD_LEAK, "%d socket(s) open at exit, %d in the baseline", p->sockets,
+           b->sockets);
+  else if (server)
+    sf_set(p, SF_C_OK, "still served after the fault; %s after SIGTERM", words);
+  else
+    sf_set(p, SF_C_OK, "%s", words);
+  p->finding = (r->fail_on & SF_CLASS_BIT(p->cls)) != 0;
+}

@@ -1,0 +1,222 @@
+/* Process and file helpers for explore (proc.h). */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+long long sf_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long sf_proc_cpu_ms(pid_t pid)
+{
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  /* comm may hold spaces and parentheses: fields restart after the last ')' */
+  char *p = strrchr(buf, ')');
+  if (!p)
+    return -1;
+  unsigned long long utime = 0, stime = 0;
+  /* after ')': state(3) ... utime is field 14, stime 15 */
+  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+             &stime) != 2)
+    return -1;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (hz <= 0)
+    hz = 100;
+  return (long long)((utime + stime) * 1000 / (unsigned long long)hz);
+}
+
+int sf_free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t l = sizeof a;
+  int port = -1;
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+static int sf_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st;
+  (void)ftw;
+  if (flag == FTW_DP)
+    return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+  return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int sf_rmtree(const char *path)
+{
+  return nftw(path, sf_rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+pid_t sf_spawn_check(const char *cmd, const char *tmpdir)
+{
+  pid_t pid = fork();
+  if (pid != 0)
+    return pid;
+  setpgid(0, 0);
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+  }
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGCHLD, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (tmpdir)
+    setenv("TMPDIR", tmpdir, 1);
+  execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+  _exit(127);
+}
+
+void sf_kill_group(pid_t pgid, int sig)
+{
+  if (pgid > 1)
+    kill(-pgid, sig);
+}
+
+static const struct {
+  const char *pattern, *name;
+} sf_sanitizers[] = {
+    {"ERROR: AddressSanitizer", "AddressSanitizer"},
+    {"ERROR: LeakSanitizer", "LeakSanitizer"},
+    {"ERROR: MemorySanitizer", "MemorySanitizer"},
+    {"WARNING: ThreadSanitizer", "ThreadSanitizer"},
+    {"SUMMARY: UndefinedBehaviorSanitizer", "UndefinedBehaviorSanitizer"},
+    {": runtime error: ", "UndefinedBehaviorSanitizer"},
+};
+
+void sf_capture_init(struct sf_capture *c, bool scan_sanitizer, int echo_fd)
+{
+  memset(c, 0, sizeof *c);
+  c->hash = UINT64_C(0xcbf29ce484222325);
+  c->scan_sanitizer = scan_sanitizer;
+  c->echo_fd = echo_fd;
+}
+
+static void sf_scan(struct sf_capture *c, const char *buf, size_t len)
+{
+  char win[64 + 4096];
+  for (size_t off = 0; off < len && !c->sanitizer;) {
+    size_t take = len - off < 4096 ? len - off : 4096;
+    memcpy(win, c->carry, c->carry_len);
+    memcpy(win + c->carry_len, buf + off, take);
+    size_t wl = c->carry_len + take;
+    for (size_t i = 0; i < sizeof sf_sanitizers / sizeof sf_sanitizers[0]; i++)
+      if (memmem(win, wl, sf_sanitizers[i].pattern, strlen(sf_sanitizers[i].pattern))) {
+        c->sanitizer = sf_sanitizers[i].name;
+        break;
+      }
+    size_t keep = wl < 40 ? wl : 40; /* longer than any pattern */
+    memmove(c->carry, win + wl - keep, keep);
+    c->carry_len = keep;
+    off += take;
+  }
+}
+
+void sf_capture_feed(struct sf_capture *c, const char *buf, size_t len)
+{
+  const unsigned char *u = (const unsigned char *)buf;
+  for (size_t i = 0; i < len; i++) {
+    c->hash ^= u[i];
+    c->hash *= UINT64_C(0x100000001b3);
+  }
+  c->bytes += len;
+  if (c->scan_sanitizer)
+    sf_scan(c, buf, len);
+  if (c->echo_fd >= 0) {
+    for (size_t off = 0; off < len;) {
+      ssize_t w = write(c->echo_fd, buf + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        break;
+      off += (size_t)w;
+    }
+  }
+  if (len >= SF_TAIL_MAX) {
+    memcpy(c->tail, buf + len - SF_TAIL_MAX, SF_TAIL_MAX);
+    c->tail_len = SF_TAIL_MAX;
+    c->tail_pos = 0;
+    return;
+  }
+  for (size_t i = 0; i < len; i++) {
+    c->tail[c->tail_pos] = buf[i];
+    c->tail_pos = (c->tail_pos + 1) % SF_TAIL_MAX;
+  }
+  c->tail_len = c->tail_len + len > SF_TAIL_MAX ? SF_TAIL_MAX : c->tail_len + len;
+}
+
+char *sf_capture_tail(const struct sf_capture *c)
+{
+  char *s = malloc(c->tail_len + 1);
+  if (!s)
+    return NULL;
+  size_t start = (c->tail_pos + SF_TAIL_MAX - c->tail_len) % SF_TAIL_MAX;
+  for (size_t i = 0; i < c->tail_len; i++)
+    s[i] = c->tail[(start + i) % SF_TAIL_MAX];
+  s[c->tail_len] = '\0';
+  /* NULs would cut the string short in every writer: show them as '?' */
+  for (size_t i = 0; i < c->tail_len; i++)
+    if (s[i] == '\0')
+      s[i] = '?';
+  return s;
+}
+
+void sf_capture_hex(const struct sf_capture *c, char out[17])
+{
+  snprintf(out, 17, "%016llx", (unsigned long long)c->hash);
+}
+
+int sf_capture_read(struct sf_capture *c, int fd)
+{
+  char buf[16384];
+  for (int rounds = 0; rounds < 64; rounds++) { /* bounded: a flood waits for the next poll */
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      sf_capture_feed(c, buf, (size_t)n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN)
+      return 0;
+    return 1;
+  }
+  return 2;
+}

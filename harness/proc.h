@@ -1,0 +1,45 @@
+/* Small process and file helpers for explore's runs: clocks, CPU time of a live process,
+ * loopback ports, temp trees, the check command, and bounded capture of a child's output. */
+#ifndef SF_PROC_H
+#define SF_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+long long sf_now_ms(void);
+/* CPU time (user + system) of a live process, in ms, from /proc; -1 if gone. */
+long long sf_proc_cpu_ms(pid_t pid);
+/* A loopback TCP port free right now (bind 127.0.0.1:0), or -1. */
+int sf_free_port(void);
+/* rm -rf, without following symlinks. 0 or -1. */
+int sf_rmtree(const char *path);
+/* sh -c CMD in its own process group, stdio on /dev/null; pid or -1. */
+pid_t sf_spawn_check(const char *cmd, const char *tmpdir);
+/* SIGTERM/SIGKILL to a process group (pgid > 1 only: never everything). */
+void sf_kill_group(pid_t pgid, int sig);
+
+/* What a child printed: a hash of the whole stream and a bounded tail. */
+#define SF_TAIL_MAX 4096
+struct sf_capture {
+  uint64_t hash;                 /* FNV-1a 64 over every byte */
+  unsigned long long bytes;
+  char tail[SF_TAIL_MAX];        /* ring buffer of the last bytes */
+  size_t tail_len, tail_pos;
+  char carry[64];                /* end of the previous chunk, for patterns split by reads */
+  size_t carry_len;
+  const char *sanitizer;         /* name of the first sanitizer report seen, or NULL */
+  bool scan_sanitizer;
+  int echo_fd;                   /* copy everything here as it arrives, or -1 */
+};
+void sf_capture_init(struct sf_capture *c, bool scan_sanitizer, int echo_fd);
+void sf_capture_feed(struct sf_capture *c, const char *buf, size_t len);
+/* The tail as a malloc'd string (NULL when out of memory). */
+char *sf_capture_tail(const struct sf_capture *c);
+void sf_capture_hex(const struct sf_capture *c, char out[17]);
+/* Read what fd has now (non-blocking) into c: 1 at EOF or error, 0 when drained, 2 when
+ * more may be waiting (reads are bounded per call so one flood cannot starve the rest). */
+int sf_capture_read(struct sf_capture *c, int fd);
+
+#endif

@@ -1,0 +1,331 @@
+/* The report model (report.h): classes, points, ids, rules and reproducers. */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+static const struct {
+  const char *name;
+  char mark;
+  const char *legend;
+} sf_class_info[SF_NCLASSES] = {
+    [SF_C_OK] = {"ok", '.', "handled (a server still serves)"},
+    [SF_C_NOT_REACHED] = {"not-reached", '-', "the fault never fired: the run diverged"},
+    [SF_C_ERROR_EXIT] = {"error-exit", 'e', "exited non-zero"},
+    [SF_C_FD_LEAK] = {"fd-leak", 'L', "more sockets open at exit than in the baseline"},
+    [SF_C_SILENT] = {"silent", 'Q', "exit 0 but different output: error swallowed"},
+    [SF_C_STOPPED_SERVING] = {"stopped-serving", 'X', "server no longer serves"},
+    [SF_C_HANG] = {"hang", 'H', "timed out or ignored SIGTERM"},
+    [SF_C_CRASH] = {"crash", 'C', "killed by a signal"},
+    [SF_C_SANITIZER] = {"sanitizer", 'S', "sanitizer report on stderr"},
+};
+
+const char *sf_class_name(enum sf_class c)
+{
+  return (unsigned)c < SF_NCLASSES ? sf_class_info[c].name : "?";
+}
+
+char sf_class_mark(enum sf_class c)
+{
+  return (unsigned)c < SF_NCLASSES ? sf_class_info[c].mark : '?';
+}
+
+const char *sf_class_legend(enum sf_class c)
+{
+  return (unsigned)c < SF_NCLASSES ? sf_class_info[c].legend : "?";
+}
+
+int sf_class_lookup(const char *name, size_t len)
+{
+  for (int c = 0; c < SF_NCLASSES; c++)
+    if (strlen(sf_class_info[c].name) == len && memcmp(sf_class_info[c].name, name, len) == 0)
+      return c;
+  return -1;
+}
+
+int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen)
+{
+  unsigned m = 0;
+  if (strcmp(list, "none") == 0) {
+    *mask = 0;
+    return 0;
+  }
+  if (strcmp(list, "all") == 0) {
+    *mask = ((1u << SF_NCLASSES) - 1) & ~SF_CLASS_BIT(SF_C_OK);
+    return 0;
+  }
+  for (const char *p = list;;) {
+    const char *comma = strchr(p, ',');
+    size_t l = comma ? (size_t)(comma - p) : strlen(p);
+    int c = sf_class_lookup(p, l);
+    if (c < 0) {
+      snprintf(err, errlen, "unknown class '%.*s' (classes: ok, not-reached, error-exit, "
+               "fd-leak, silent, stopped-serving, hang, crash, sanitizer; or all, none)",
+               (int)(l > 60 ? 60 : l), p);
+      return -1;
+    }
+    m |= SF_CLASS_BIT(c);
+    if (!comma)
+      break;
+    p = comma + 1;
+  }
+  *mask = m;
+  return 0;
+}
+
+void sf_fail_on_format(unsigned mask, char *buf, size_t len)
+{
+  size_t n = 0;
+  if (len)
+    buf[0] = '\0';
+  for (int c = 0; c < SF_NCLASSES; c++)
+    if (mask & SF_CLASS_BIT(c)) {
+      int k = snprintf(buf + n, len - n, "%s%s", n ? "," : "", sf_class_info[c].name);
+      if (k < 0 || (size_t)k >= len - n)
+        return;
+      n += (size_t)k;
+    }
+}
+
+void sf_report_init(struct sf_report *r)
+{
+  memset(r, 0, sizeof *r);
+  r->max_per_call = 8;
+  r->depth = 1;
+  r->shard_i = 1;
+  r->shard_n = 1;
+  r->timeout_ms = 10000;
+  r->fail_on = SF_DEFAULT_FAIL_ON;
+  r->baseline.sockets = -1;
+  r->baseline.exit_status = -1;
+}
+
+void sf_report_free(struct sf_report *r)
+{
+  free(r->prog);
+  for (size_t i = 0; i < r->nargs; i++)
+    free(r->args[i]);
+  free(r->args);
+  free(r->check);
+  free(r->errnos);
+  free(r->calls);
+  for (size_t i = 0; i < r->npoints; i++) {
+    free(r->points[i].detail);
+    free(r->points[i].stderr_tail);
+  }
+  free(r->points);
+  memset(r, 0, sizeof *r);
+}
+
+struct sf_point *sf_report_add(struct sf_report *r)
+{
+  if (r->npoints == r->cap) {
+    size_t nc = r->cap ? r->cap * 2 : 64;
+    struct sf_point *p = realloc(r->points, nc * sizeof *p);
+    if (!p)
+      return NULL;
+    r->points = p;
+    r->cap = nc;
+  }
+  struct sf_point *p = &r->points[r->npoints++];
+  memset(p, 0, sizeof *p);
+  p->exit_status = -1;
+  p->sockets = -1;
+  return p;
+}
+
+static int sf_point_cmp(const void *a, const void *b)
+{
+  const struct sf_point *x = a, *y = b;
+  if (x->index != y->index)
+    return x->index < y->index ? -1 : 1;
+  return x->sub < y->sub ? -1 : x->sub > y->sub;
+}
+
+void sf_report_sort(struct sf_report *r)
+{
+  if (r->npoints > 1)
+    qsort(r->points, r->npoints, sizeof *r->points, sf_point_cmp);
+}
+
+size_t sf_report_findings(const struct sf_report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->npoints; i++)
+    n += r->points[i].done && r->points[i].finding;
+  return n;
+}
+
+void sf_report_judge(struct sf_report *r)
+{
+  for (size_t i = 0; i < r->npoints; i++)
+    r->points[i].finding = r->points[i].done && (r->fail_on & SF_CLASS_BIT(r->points[i].cls));
+}
+
+void sf_point_id(const struct sf_point *p, char *buf, size_t len)
+{
+  if (p->sub)
+    snprintf(buf, len, "%u.%u", p->index, p->sub);
+  else
+    snprintf(buf, len, "%u", p->index);
+}
+
+int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub)
+{
+  char *end;
+  errno = 0;
+  unsigned long i = strtoul(s, &end, 10);
+  if (end == s || errno || i == 0 || i > 100000000 || *s == '-' || *s == '+')
+    return -1;
+  unsigned long k = 0;
+  if (*end == '.') {
+    const char *q = end + 1;
+    k = strtoul(q, &end, 10);
+    if (end == q || errno || k == 0 || k > 100000000 || *q == '-' || *q == '+')
+      return -1;
+  }
+  if (*end != '\0')
+    return -1;
+  *index = (unsigned)i;
+  *sub = (unsigned)k;
+  return 0;
+}
+
+void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len)
+{
+  const char *call = (unsigned)f->call < SF_NCALLS ? sf_calls[f->call].name : "?";
+  const char *en = sf_errno_name(f->err);
+  if (f->site[0])
+    snprintf(buf, len, "%s:error=%s:site=%s:when=%llu", call, en ? en : "?", f->site, f->when);
+  else
+    snprintf(buf, len, "%s:error=%s:when=%llu", call, en ? en : "?", f->when);
+}
+
+void sf_point_rules(const struct sf_point *p, char *buf, size_t len)
+{
+  size_t n = 0;
+  if (len)
+    buf[0] = '\0';
+  for (unsigned i = 0; i < p->nfaults && i < 2 && n < len; i++) {
+    if (i)
+      buf[n++] = ';';
+    sf_fault_rule(&p->fault[i], buf + n, len - n);
+    n += strlen(buf + n);
+  }
+  if (n < len)
+    buf[n] = '\0';
+}
+
+/* Append s to buf, single-quoted for the shell when it needs it. */
+static void sf_shq(char *buf, size_t len, size_t *n, const char *s)
+{
+  int plain = s[0] != '\0';
+  for (const char *p = s; *p; p++)
+    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./,:@%", *p))
+      plain = 0;
+  char piece[4096];
+  size_t k = 0;
+  if (plain) {
+    k = (size_t)snprintf(piece, sizeof piece, "%s", s);
+  } else {
+    piece[k++] = '\'';
+    for (const char *p = s; *p && k < sizeof piece - 6; p++) {
+      if (*p == '\'') {
+        memcpy(piece + k, "'\\''", 4);
+        k += 4;
+      } else {
+        piece[k++] = *p;
+      }
+    }
+    piece[k++] = '\'';
+    piece[k] = '\0';
+  }
+  int w = snprintf(buf + *n, len - *n, "%s%s", *n ? " " : "", piece);
+  if (w > 0)
+    *n = *n + (size_t)w < len ? *n + (size_t)w : len - 1;
+}
+
+void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, char *buf,
+                         size_t len)
+{
+  size_t n = 0;
+  buf[0] = '\0';
+  sf_shq(buf, len, &n, "sockfault");
+  sf_shq(buf, len, &n, "run");
+  for (unsigned i = 0; i < p->nfaults && i < 2; i++) {
+    char rule[256];
+    sf_fault_rule(&p->fault[i], rule, sizeof rule);
+    sf_shq(buf, len, &n, "-e");
+    sf_shq(buf, len, &n, rule);
+  }
+  sf_shq(buf, len, &n, "--");
+  sf_shq(buf, len, &n, r->prog ? r->prog : "?");
+  for (size_t i = 0; i < r->nargs; i++) {
+    char *a = sf_subst(r->args[i], p->port, "/tmp");
+    sf_shq(buf, len, &n, a ? a : r->args[i]);
+    free(a);
+  }
+  if (r->check) {
+    char *c = sf_subst(r->check, p->port, "/tmp");
+    int w = snprintf(buf + n, len - n, "   # then, from another shell: %s", c ? c : r->check);
+    (void)w;
+    free(c);
+  }
+}
+
+char *sf_subst(const char *s, int port, const char *tmp)
+{
+  char portstr[16];
+  snprintf(portstr, sizeof portstr, "%d", port);
+  size_t pl = strlen(portstr), tl = strlen(tmp), n = 0;
+  size_t cap = strlen(s) + 1;
+  for (const char *p = s; (p = strchr(p, '{')) != NULL; p++)
+    cap += pl + tl; /* generous: every brace could open a placeholder */
+  char *out = malloc(cap);
+  if (!out)
+    return NULL;
+  for (const char *p = s; *p;) {
+    if (strncmp(p, "{port}", 6) == 0) {
+      memcpy(out + n, portstr, pl);
+      n += pl;
+      p += 6;
+    } else if (strncmp(p, "{tmp}", 5) == 0) {
+      memcpy(out + n, tmp, tl);
+      n += tl;
+      p += 5;
+    } else {
+      out[n++] = *p++;
+    }
+  }
+  out[n] = '\0';
+  return out;
+}
+
+int sf_report_save(const struct sf_report *r, const char *path,
+                   int (*writer)(const struct sf_report *, FILE *), char *err, size_t errlen)
+{
+  if (strcmp(path, "-") == 0) {
+    if (writer(r, stdout) != 0 || fflush(stdout) != 0) {
+      snprintf(err, errlen, "stdout: %s", strerror(errno));
+      return -1;
+    }
+    return 0;
+  }
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  int rc = writer(r, f);
+  if (ferror(f))
+    rc = -1;
+  if (fclose(f) != 0)
+    rc = -1;
+  if (rc != 0)
+    snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
+  return rc;
+}

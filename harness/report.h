@@ -1,0 +1,134 @@
+/* The report model of an exploration: what was run, the baseline, and one record per
+ * failure point with its outcome. explore fills it, merge and replay read it back from
+ * JSON; every output format (text, JSON, JUnit, and later HTML) is written from it alone. */
+#ifndef SF_REPORT_H
+#define SF_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rules.h"
+
+#define SF_REPORT_SCHEMA 1
+
+/* Outcome classes, from the least to the most severe: the matrix shows the worst. */
+enum sf_class {
+  SF_C_OK,              /* handled: exited 0 (same output), or a server still serves */
+  SF_C_NOT_REACHED,     /* the rule never fired: the run diverged from the baseline */
+  SF_C_ERROR_EXIT,      /* exited non-zero (before serving, for a server) */
+  SF_C_FD_LEAK,         /* more sockets open at exit than in the baseline */
+  SF_C_SILENT,          /* not a server: fault fired, exit 0, stdout differs */
+  SF_C_STOPPED_SERVING, /* a server, ready, then no longer served: check fails or it exited */
+  SF_C_HANG,            /* past --timeout (or ignored SIGTERM); spinning says how */
+  SF_C_CRASH,           /* killed by a signal */
+  SF_C_SANITIZER,       /* ASan/UBSan/LSan/TSan report on stderr */
+  SF_NCLASSES
+};
+
+#define SF_CLASS_BIT(c) (1u << (c))
+#define SF_DEFAULT_FAIL_ON                                                               \
+  (SF_CLASS_BIT(SF_C_CRASH) | SF_CLASS_BIT(SF_C_SANITIZER) | SF_CLASS_BIT(SF_C_HANG) |  \
+   SF_CLASS_BIT(SF_C_SILENT) | SF_CLASS_BIT(SF_C_STOPPED_SERVING))
+
+const char *sf_class_name(enum sf_class c);
+char sf_class_mark(enum sf_class c);
+const char *sf_class_legend(enum sf_class c);
+/* Class by name (len bytes), or -1. */
+int sf_class_lookup(const char *name, size_t len);
+/* Parse "crash,hang,..." (or "all", "none") into a class mask; -1 naming the bad token. */
+int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen);
+/* "crash,sanitizer,..." in class order. */
+void sf_fail_on_format(unsigned mask, char *buf, size_t len);
+
+/* One injected failure: CALL:error=ERR:when=WHEN[:site=SITE]. */
+struct sf_fault {
+  int call;                /* enum sf_call_id */
+  int err;
+  unsigned long long when; /* occurrence, counted per process over the rule's matches */
+  char site[SF_SITE_MAX];  /* "" when the point is per occurrence, else MODULE+0xOFF */
+};
+
+struct sf_point {
+  unsigned index;          /* 1-based position among the single-fault points (the id) */
+  unsigned sub;            /* 0 for a single fault; k for the k-th pair grown from index */
+  unsigned nfaults;        /* 1 or 2 (--depth 2) */
+  struct sf_fault fault[2];
+  int port;                /* the loopback port this run used, 0 if none */
+  bool done;               /* the run happened (false: planned, not run) */
+  /* the outcome */
+  enum sf_class cls;
+  bool finding;
+  bool fired;              /* every fault of the point fired */
+  int exit_status;         /* -1 when killed by a signal or never exited by itself */
+  int signal;              /* the killing signal, 0 if none */
+  bool spinning;           /* for hang: CPU time close to wall time */
+  long long duration_ms, cpu_ms;
+  int sockets;             /* sockets open at exit (shim's count), -1 unknown */
+  char *detail;            /* one line saying what happened */
+  char *stderr_tail;       /* the last bytes of stderr */
+};
+
+struct sf_baseline {
+  int exit_status, signal;
+  long long duration_ms, cpu_ms;
+  int sockets;             /* -1 unknown */
+  bool stdout_stable;      /* two unfaulted runs printed the same: silent is judged */
+  char stdout_hash[17];    /* FNV-1a 64, hex */
+  int port;
+};
+
+struct sf_report {
+  char *prog;              /* PROG as resolved */
+  char **args;             /* ARGS, {port} and {tmp} kept as written */
+  size_t nargs;
+  char *check;             /* --check command, or NULL */
+  /* options, echoed so merge can check that shards belong together */
+  unsigned max_per_call, depth, budget, shard_i, shard_n, jobs;
+  long long timeout_ms;
+  bool by_site;
+  char *errnos;            /* --errnos as given, or NULL (documented) */
+  char *calls;             /* --calls as given, or NULL (all seen) */
+  unsigned fail_on;
+  int expect_status;
+  struct sf_baseline baseline;
+  unsigned total_points;   /* single-fault points over all shards */
+  struct sf_point *points;
+  size_t npoints, cap;
+};
+
+void sf_report_init(struct sf_report *r);
+void sf_report_free(struct sf_report *r);
+/* A new zeroed point at the end (sockets -1, exit_status -1), or NULL when out of memory. */
+struct sf_point *sf_report_add(struct sf_report *r);
+/* Points in id order: index, then sub. */
+void sf_report_sort(struct sf_report *r);
+size_t sf_report_findings(const struct sf_report *r);
+/* Recompute each point's finding flag from the report's fail_on. */
+void sf_report_judge(struct sf_report *r);
+
+/* "17" or "17.2". */
+void sf_point_id(const struct sf_point *p, char *buf, size_t len);
+/* Parse "17" / "17.2"; 0 or -1. */
+int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);
+/* The shim rules of the point: "accept:error=EMFILE:when=2[;...]". */
+void sf_point_rules(const struct sf_point *p, char *buf, size_t len);
+void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len);
+/* A shell command line reproducing the point with `sockfault run`, ports filled in. */
+void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, char *buf,
+                         size_t len);
+/* s with {port} and {tmp} replaced; malloc'd (NULL when out of memory). */
+char *sf_subst(const char *s, int port, const char *tmp);
+
+/* Writers (report_text.c, report_json.c, report_junit.c). 0, or -1 on a write error. */
+int sf_report_write_text(const struct sf_report *r, FILE *out);
+int sf_report_write_json(const struct sf_report *r, FILE *out);
+int sf_report_write_junit(const struct sf_report *r, FILE *out);
+/* Write to a path ("-" is stdout) through the given writer; -1 with a message. */
+int sf_report_save(const struct sf_report *r, const char *path,
+                   int (*writer)(const struct sf_report *, FILE *), char *err, size_t errlen);
+/* Read a JSON report; -1 with a message naming what is wrong (the caller names the file). */
+int sf_report_load(const char *path, struct sf_report *r, char *err, size_t errlen);
+
+#endif

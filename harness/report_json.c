@@ -1,0 +1,369 @@
+/* The JSON report (schema in docs/explore.md): written by explore and merge, read back by
+ * merge and replay. Keys are written in a fixed order; unknown keys are ignored on reading. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "outcome.h"
+#include "report.h"
+#include "table.h"
+
+#ifndef SOCKFAULT_VERSION
+#define SOCKFAULT_VERSION "unknown"
+#endif
+
+#define SF_SCHEMA_NAME "sockfault-explore/1"
+#define SF_REPORT_MAX_BYTES (256u << 20)
+
+static void sf_jkey(FILE *f, const char *key) { fprintf(f, "\"%s\":", key); }
+
+static void sf_jint_or_null(FILE *f, long long v, bool present)
+{
+  if (present)
+    fprintf(f, "%lld", v);
+  else
+    fputs("null", f);
+}
+
+static void sf_write_point(const struct sf_report *r, const struct sf_point *p, FILE *f,
+                           char *repro, size_t rlen)
+{
+  char id[32], rules[600], sig[32];
+  sf_point_id(p, id, sizeof id);
+  sf_point_rules(p, rules, sizeof rules);
+  sf_point_reproducer(r, p, repro, rlen);
+  fputs("{\"id\":", f);
+  sf_json_write_cstr(f, id);
+  fprintf(f, ",\"index\":%u,\"sub\":%u,\"faults\":[", p->index, p->sub);
+  for (unsigned i = 0; i < p->nfaults; i++) {
+    fprintf(f, "%s{\"call\":", i ? "," : "");
+    sf_json_write_cstr(f, sf_calls[p->fault[i].call].name);
+    fputs(",\"errno\":", f);
+    sf_json_write_cstr(f, sf_errno_name(p->fault[i].err));
+    fprintf(f, ",\"when\":%llu,\"site\":", p->fault[i].when);
+    sf_json_write_cstr(f, p->fault[i].site[0] ? p->fault[i].site : NULL);
+    fputc('}', f);
+  }
+  fputs("],\"rules\":", f);
+  sf_json_write_cstr(f, rules);
+  fputs(",\"class\":", f);
+  sf_json_write_cstr(f, sf_class_name(p->cls));
+  fprintf(f, ",\"finding\":%s,\"fired\":%s,", p->finding ? "true" : "false",
+          p->fired ? "true" : "false");
+  sf_jkey(f, "exit_status");
+  sf_jint_or_null(f, p->exit_status, p->exit_status >= 0);
+  fputs(",\"signal\":", f);
+  sf_json_write_cstr(f, p->signal ? sf_signal_name(p->signal, sig, sizeof sig) : NULL);
+  fprintf(f, ",\"spinning\":%s,\"duration_ms\":%lld,\"cpu_ms\":%lld,\"sockets\":",
+          p->spinning ? "true" : "false", p->duration_ms, p->cpu_ms);
+  sf_jint_or_null(f, p->sockets, p->sockets >= 0);
+  fputs(",\"port\":", f);
+  sf_jint_or_null(f, p->port, p->port > 0);
+  fputs(",\"detail\":", f);
+  sf_json_write_cstr(f, p->detail ? p->detail : "");
+  fputs(",\"stderr_tail\":", f);
+  sf_json_write_cstr(f, p->stderr_tail ? p->stderr_tail : "");
+  fputs(",\"reproducer\":", f);
+  sf_json_write_cstr(f, repro);
+  fputc('}', f);
+}
+
+int sf_report_write_json(const struct sf_report *r, FILE *f)
+{
+  char sig[32];
+  fputs("{\"schema\":\"" SF_SCHEMA_NAME "\",\"sockfault\":\"" SOCKFAULT_VERSION "\",\n", f);
+  fputs("\"prog\":", f);
+  sf_json_write_cstr(f, r->prog);
+  fputs(",\"args\":[", f);
+  for (size_t i = 0; i < r->nargs; i++) {
+    if (i)
+      fputc(',', f);
+    sf_json_write_cstr(f, r->args[i]);
+  }
+  fputs("],\"check\":", f);
+  sf_json_write_cstr(f, r->check);
+  fputs(",\n\"options\":{\"calls\":", f);
+  sf_json_write_cstr(f, r->calls);
+  fputs(",\"errnos\":", f);
+  sf_json_write_cstr(f, r->errnos);
+  fprintf(f, ",\"max_per_call\":%u,\"by_site\":%s,\"depth\":%u,\"budget\":%u,"
+             "\"timeout_ms\":%lld,\"shard\":\"%u/%u\",\"expect_status\":%d,\"fail_on\":[",
+          r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms,
+          r->shard_i, r->shard_n, r->expect_status);
+  for (int c = 0, first = 1; c < SF_NCLASSES; c++)
+    if (r->fail_on & SF_CLASS_BIT(c)) {
+      fprintf(f, "%s\"%s\"", first ? "" : ",", sf_class_name((enum sf_class)c));
+      first = 0;
+    }
+  const struct sf_baseline *b = &r->baseline;
+  fputs("]},\n\"baseline\":{\"exit_status\":", f);
+  sf_jint_or_null(f, b->exit_status, b->exit_status >= 0);
+  fputs(",\"signal\":", f);
+  sf_json_write_cstr(f, b->signal ? sf_signal_name(b->signal, sig, sizeof sig) : NULL);
+  fprintf(f, ",\"duration_ms\":%lld,\"cpu_ms\":%lld,\"sockets\":", b->duration_ms, b->cpu_ms);
+  sf_jint_or_null(f, b->sockets, b->sockets >= 0);
+  fprintf(f, ",\"stdout_stable\":%s,\"stdout_hash\":\"%s\",\"port\":",
+          b->stdout_stable ? "true" : "false", b->stdout_hash);
+  sf_jint_or_null(f, b->port, b->port > 0);
+  fprintf(f, "},\n\"total_points\":%u,\n\"points\":[\n", r->total_points);
+  char *repro = malloc(16384);
+  if (!repro)
+    return -1;
+  size_t count[SF_NCLASSES] = {0}, done = 0;
+  for (size_t i = 0; i < r->npoints; i++) {
+    const struct sf_point *p = &r->points[i];
+    if (!p->done)
+      continue;
+    fputs(done ? ",\n" : "", f);
+    sf_write_point(r, p, f, repro, 16384);
+    count[p->cls]++;
+    done++;
+  }
+  free(repro);
+  fprintf(f, "\n],\n\"summary\":{\"runs\":%zu,\"findings\":%zu,\"classes\":{", done,
+          sf_report_findings(r));
+  for (int c = 0; c < SF_NCLASSES; c++)
+    fprintf(f, "%s\"%s\":%zu", c ? "," : "", sf_class_name((enum sf_class)c), count[c]);
+  fputs("}}}\n", f);
+  return ferror(f) ? -1 : 0;
+}
+
+/* --- reading ---------------------------------------------------------------------------- */
+
+static int sf_signal_lookup(const char *name)
+{
+  if (!name)
+    return 0;
+  if (strncmp(name, "SIG", 3) == 0)
+    for (int s = 1; s < 65; s++) {
+      const char *a = sigabbrev_np(s);
+      if (a && strcmp(a, name + 3) == 0)
+        return s;
+    }
+  if (strncmp(name, "signal ", 7) == 0)
+    return atoi(name + 7);
+  return -1;
+}
+
+static char *sf_dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static int sf_load_fault(const struct sf_json *f, struct sf_fault *out, size_t pi, int fi,
+                         char *err, size_t errlen)
+{
+  const char *call = sf_json_str(f, "call", NULL), *en = sf_json_str(f, "errno", NULL);
+  const char *site = sf_json_str(f, "site", NULL);
+  long long when = sf_json_int(f, "when", -1);
+  out->call = call ? sf_call_lookup(call, strlen(call)) : -1;
+  out->err = en ? sf_errno_lookup(en, strlen(en)) : -1;
+  if (out->call < 0 || out->err < 0 || when < 1 || (site && strlen(site) >= SF_SITE_MAX)) {
+    snprintf(err, errlen, "points[%zu].faults[%d]: %s", pi, fi,
+             out->call < 0 ? "missing or unknown \"call\""
+             : out->err < 0 ? "missing or unknown \"errno\""
+             : when < 1     ? "\"when\" must be a number >= 1"
+                            : "\"site\" too long");
+    return -1;
+  }
+  out->when = (unsigned long long)when;
+  snprintf(out->site, sizeof out->site, "%s", site ? site : "");
+  return 0;
+}
+
+static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi, char *err,
+                         size_t errlen)
+{
+  const struct sf_json *faults = sf_json_get(v, "faults");
+  const char *id = sf_json_str(v, "id", NULL), *cls = sf_json_str(v, "class", NULL);
+  unsigned index, sub;
+  if (v->type != SF_JOBJ || !id || sf_point_id_parse(id, &index, &sub) != 0) {
+    snprintf(err, errlen, "points[%zu]: missing or bad \"id\"", pi);
+    return -1;
+  }
+  int c = cls ? sf_class_lookup(cls, strlen(cls)) : -1;
+  if (c < 0) {
+    snprintf(err, errlen, "points[%zu] (id %s): missing or unknown \"class\"", pi, id);
+    return -1;
+  }
+  if (!faults || faults->type != SF_JARR || faults->n < 1 || faults->n > 2 ||
+      (faults->n == 2) != (sub > 0)) {
+    snprintf(err, errlen, "points[%zu] (id %s): \"faults\" must list 1 fault (2 for a pair)",
+             pi, id);
+    return -1;
+  }
+  struct sf_point *p = sf_report_add(r);
+  if (!p) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  p->index = index;
+  p->sub = sub;
+  p->nfaults = (unsigned)faults->n;
+  for (size_t i = 0; i < faults->n; i++)
+    if (sf_load_fault(&faults->items[i], &p->fault[i], pi, (int)i, err, errlen) != 0)
+      return -1;
+  p->done = true;
+  p->cls = (enum sf_class)c;
+  p->finding = sf_json_bool(v, "finding", false);
+  p->fired = sf_json_bool(v, "fired", false);
+  p->exit_status = (int)sf_json_int(v, "exit_status", -1);
+  p->signal = sf_signal_lookup(sf_json_str(v, "signal", NULL));
+  if (p->signal < 0)
+    p->signal = 0;
+  p->spinning = sf_json_bool(v, "spinning", false);
+  p->duration_ms = sf_json_int(v, "duration_ms", 0);
+  p->cpu_ms = sf_json_int(v, "cpu_ms", 0);
+  p->sockets = (int)sf_json_int(v, "sockets", -1);
+  p->port = (int)sf_json_int(v, "port", 0);
+  p->detail = sf_dup_or_null(sf_json_str(v, "detail", ""));
+  p->stderr_tail = sf_dup_or_null(sf_json_str(v, "stderr_tail", ""));
+  return 0;
+}
+
+static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *err,
+                        size_t errlen)
+{
+  const char *schema = sf_json_str(root, "schema", NULL);
+  if (!schema || strcmp(schema, SF_SCHEMA_NAME) != 0) {
+    snprintf(err, errlen, "not a sockfault explore report (\"schema\" is %s%s%s, expected "
+             "\"" SF_SCHEMA_NAME "\")", schema ? "\"" : "", schema ? schema : "missing",
+             schema ? "\"" : "");
+    return -1;
+  }
+  const struct sf_json *args = sf_json_get(root, "args"), *opt = sf_json_get(root, "options");
+  const struct sf_json *base = sf_json_get(root, "baseline"), *pts = sf_json_get(root, "points");
+  const char *prog = sf_json_str(root, "prog", NULL);
+  const char *missing = !prog ? "prog" : !args || args->type != SF_JARR ? "args"
+                      : !opt || opt->type != SF_JOBJ ? "options"
+                      : !base || base->type != SF_JOBJ ? "baseline"
+                      : !pts || pts->type != SF_JARR ? "points" : NULL;
+  if (missing) {
+    snprintf(err, errlen, "missing or malformed \"%s\"", missing);
+    return -1;
+  }
+  r->prog = strdup(prog);
+  r->args = calloc(args->n + 1, sizeof *r->args);
+  if (!r->prog || !r->args) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < args->n; i++) {
+    if (args->items[i].type != SF_JSTR) {
+      snprintf(err, errlen, "args[%zu] is not a string", i);
+      return -1;
+    }
+    r->args[r->nargs++] = strdup(args->items[i].str);
+  }
+  r->check = sf_dup_or_null(sf_json_str(root, "check", NULL));
+  r->calls = sf_dup_or_null(sf_json_str(opt, "calls", NULL));
+  r->errnos = sf_dup_or_null(sf_json_str(opt, "errnos", NULL));
+  r->max_per_call = (unsigned)sf_json_int(opt, "max_per_call", 8);
+  r->by_site = sf_json_bool(opt, "by_site", false);
+  r->depth = (unsigned)sf_json_int(opt, "depth", 1);
+  r->budget = (unsigned)sf_json_int(opt, "budget", 0);
+  r->timeout_ms = sf_json_int(opt, "timeout_ms", 10000);
+  r->expect_status = (int)sf_json_int(opt, "expect_status", 0);
+  const char *shard = sf_json_str(opt, "shard", "1/1");
+  if (sscanf(shard, "%u/%u", &r->shard_i, &r->shard_n) != 2 || r->shard_n < 1 ||
+      r->shard_i < 1 || r->shard_i > r->shard_n) {
+    snprintf(err, errlen, "options.shard '%s' is not I/N", shard);
+    return -1;
+  }
+  const struct sf_json *fo = sf_json_get(opt, "fail_on");
+  if (!fo || fo->type != SF_JARR) {
+    snprintf(err, errlen, "missing or malformed \"options.fail_on\"");
+    return -1;
+  }
+  r->fail_on = 0;
+  for (size_t i = 0; i < fo->n; i++) {
+    int c = fo->items[i].type == SF_JSTR ? sf_class_lookup(fo->items[i].str, fo->items[i].len) : -1;
+    if (c < 0) {
+      snprintf(err, errlen, "options.fail_on[%zu]: unknown class", i);
+      return -1;
+    }
+    r->fail_on |= SF_CLASS_BIT(c);
+  }
+  struct sf_baseline *b = &r->baseline;
+  b->exit_status = (int)sf_json_int(base, "exit_status", -1);
+  b->signal = sf_signal_lookup(sf_json_str(base, "signal", NULL));
+  if (b->signal < 0)
+    b->signal = 0;
+  b->duration_ms = sf_json_int(base, "duration_ms", 0);
+  b->cpu_ms = sf_json_int(base, "cpu_ms", 0);
+  b->sockets = (int)sf_json_int(base, "sockets", -1);
+  b->stdout_stable = sf_json_bool(base, "stdout_stable", false);
+  snprintf(b->stdout_hash, sizeof b->stdout_hash, "%s", sf_json_str(base, "stdout_hash", ""));
+  b->port = (int)sf_json_int(base, "port", 0);
+  long long total = sf_json_int(root, "total_points", -1);
+  if (total < 0 || total > 100000000) {
+    snprintf(err, errlen, "missing or bad \"total_points\"");
+    return -1;
+  }
+  r->total_points = (unsigned)total;
+  for (size_t i = 0; i < pts->n; i++)
+    if (sf_load_point(&pts->items[i], r, i, err, errlen) != 0)
+      return -1;
+  return 0;
+}
+
+int sf_report_load(const char *path, struct sf_report *r, char *err, size_t errlen)
+{
+  sf_report_init(r);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "%s", strerror(errno));
+    return -1;
+  }
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (!buf)
+      break;
+    if (len == cap) {
+      if (cap >= SF_REPORT_MAX_BYTES) {
+        snprintf(err, errlen, "larger than %u MiB", SF_REPORT_MAX_BYTES >> 20);
+        free(buf);
+        fclose(f);
+        return -1;
+      }
+      char *g = realloc(buf, cap * 2);
+      if (!g) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = g;
+      cap *= 2;
+    }
+    size_t n = fread(buf + len, 1, cap - len, f);
+    len += n;
+    if (n == 0)
+      break;
+  }
+  int rerr = ferror(f);
+  fclose(f);
+  if (!buf || rerr) {
+    snprintf(err, errlen, "%s", !buf ? "out of memory" : "read error");
+    free(buf);
+    return -1;
+  }
+  char perr[256];
+  struct sf_json *root = sf_json_parse(buf, len, perr, sizeof perr);
+  free(buf);
+  if (!root) {
+    snprintf(err, errlen, "not valid JSON: %s", perr);
+    return -1;
+  }
+  int rc = -1;
+  if (root->type != SF_JOBJ)
+    snprintf(err, errlen, "not a JSON object");
+  else
+    rc = sf_load_tree(root, r, err, errlen);
+  sf_json_free(root);
+  if (rc != 0) {
+    sf_report_free(r);
+    sf_report_init(r);
+  }
+  return rc;
+}

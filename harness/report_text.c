@@ -1,0 +1,135 @@
+/* The human report: the call x errno matrix (worst outcome per cell), its legend, one line
+ * per finding with its reproducer, and a summary. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outcome.h"
+#include "report.h"
+#include "table.h"
+
+static void sf_text_header(const struct sf_report *r, FILE *out)
+{
+  fprintf(out, "sockfault explore: %s", r->prog ? r->prog : "?");
+  for (size_t i = 0; i < r->nargs; i++)
+    fprintf(out, " %s", r->args[i]);
+  fputc('\n', out);
+  if (r->check)
+    fprintf(out, "check: %s\n", r->check);
+  const struct sf_baseline *b = &r->baseline;
+  char sig[32];
+  fprintf(out, "baseline: ");
+  if (b->signal)
+    fprintf(out, "%s %s", r->check ? "stopped by" : "killed by",
+            sf_signal_name(b->signal, sig, sizeof sig));
+  else
+    fprintf(out, "exit %d", b->exit_status);
+  fprintf(out, " in %lld ms", b->duration_ms);
+  if (b->sockets >= 0)
+    fprintf(out, ", %d socket(s) open at exit", b->sockets);
+  fputc('\n', out);
+  size_t singles = 0, pairs = 0;
+  for (size_t i = 0; i < r->npoints; i++)
+    r->points[i].nfaults > 1 ? pairs++ : singles++;
+  fprintf(out, "points: %zu single-fault", singles);
+  if (r->shard_n > 1)
+    fprintf(out, " (shard %u/%u of %u)", r->shard_i, r->shard_n, r->total_points);
+  if (r->depth > 1)
+    fprintf(out, ", %zu pairs (--depth 2, budget %u)", pairs, r->budget);
+  fputc('\n', out);
+}
+
+static void sf_text_matrix(const struct sf_report *r, FILE *out)
+{
+  int cols[SF_NCALLS], ncols = 0;
+  for (int c = 0; c < SF_NCALLS; c++)
+    for (size_t i = 0; i < r->npoints; i++)
+      if (r->points[i].nfaults == 1 && r->points[i].fault[0].call == c) {
+        cols[ncols++] = c;
+        break;
+      }
+  if (ncols == 0)
+    return;
+  /* rows: the errnos explored, in the order the table lists them for these calls */
+  int rows[256], nrows = 0;
+  for (int k = 0; k < ncols; k++) {
+    const struct sf_call_info *ci = &sf_calls[cols[k]];
+    for (unsigned e = 0; e < ci->nerrnos; e++) {
+      int err = ci->errnos[e].err, have = 0, used = 0;
+      for (int j = 0; j < nrows; j++)
+        have |= rows[j] == err;
+      for (size_t i = 0; i < r->npoints && !used; i++)
+        used = r->points[i].nfaults == 1 && r->points[i].fault[0].err == err;
+      if (!have && used && nrows < 256)
+        rows[nrows++] = err;
+    }
+  }
+  int width[SF_NCALLS];
+  fprintf(out, "\n%-16s", "");
+  for (int k = 0; k < ncols; k++) {
+    width[k] = (int)strlen(sf_calls[cols[k]].name);
+    fprintf(out, " %s", sf_calls[cols[k]].name);
+  }
+  fputc('\n', out);
+  for (int j = 0; j < nrows; j++) {
+    const char *en = sf_errno_name(rows[j]);
+    fprintf(out, "%-16s", en ? en : "?");
+    for (int k = 0; k < ncols; k++) {
+      int worst = -1;
+      for (size_t i = 0; i < r->npoints; i++) {
+        const struct sf_point *p = &r->points[i];
+        if (p->nfaults == 1 && p->fault[0].call == cols[k] && p->fault[0].err == rows[j])
+          worst = !p->done ? (worst < 0 ? -2 : worst) : (int)p->cls > worst ? (int)p->cls : worst;
+      }
+      char mark = worst >= 0 ? sf_class_mark((enum sf_class)worst) : worst == -2 ? '?' : ' ';
+      int left = (width[k] - 1) / 2;
+      fprintf(out, " %*s%c%*s", left, "", mark, width[k] - 1 - left, "");
+    }
+    fputc('\n', out);
+  }
+  fprintf(out, "\nlegend:");
+  for (int c = 0; c < SF_NCLASSES; c++)
+    fprintf(out, "%s%c %s", c == 0 ? " " : c % 3 == 0 ? "\n        " : "   ",
+            sf_class_mark((enum sf_class)c), sf_class_name((enum sf_class)c));
+  fprintf(out, "\n        (blank: not explored; each cell is the worst over occurrences)\n");
+}
+
+int sf_report_write_text(const struct sf_report *r, FILE *out)
+{
+  sf_text_header(r, out);
+  sf_text_matrix(r, out);
+  size_t nf = sf_report_findings(r);
+  char fail_on[256];
+  sf_fail_on_format(r->fail_on, fail_on, sizeof fail_on);
+  fprintf(out, "\nfindings: %zu (classes counted: %s)\n", nf, fail_on[0] ? fail_on : "none");
+  char *repro = malloc(16384);
+  if (!repro)
+    return -1;
+  for (size_t i = 0; i < r->npoints; i++) {
+    const struct sf_point *p = &r->points[i];
+    if (!p->done || !p->finding)
+      continue;
+    char id[32], rules[600];
+    sf_point_id(p, id, sizeof id);
+    sf_point_rules(p, rules, sizeof rules);
+    sf_point_reproducer(r, p, repro, 16384);
+    fprintf(out, "  #%-6s %-15s %s: %s\n           %s\n", id, sf_class_name(p->cls), rules,
+            p->detail ? p->detail : "", repro);
+  }
+  free(repro);
+  size_t count[SF_NCLASSES] = {0}, done = 0;
+  for (size_t i = 0; i < r->npoints; i++)
+    if (r->points[i].done) {
+      count[r->points[i].cls]++;
+      done++;
+    }
+  fprintf(out, "summary: %zu runs", done);
+  for (int c = 0; c < SF_NCLASSES; c++)
+    if (count[c])
+      fprintf(out, ", %zu %s", count[c], sf_class_name((enum sf_class)c));
+  if (done < r->npoints)
+    fprintf(out, "; %zu not run", r->npoints - done);
+  fputc('\n', out);
+  return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,506 @@
+/* The run pool (runner.h): one state machine per running program, one poll loop for all. */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "proc.h"
+#include "report.h"
+
+#define SF_MAX_JOBS 256
+#define SF_SAMPLE_MS 300      /* CPU sampling window for a server that stopped serving */
+#define SF_KILL_GRACE_MS 500  /* SIGTERM to the group, then SIGKILL after this */
+#define SF_NPROC_CAP 4096     /* RLIMIT_NPROC for the programs: a fork bomb stops here */
+
+enum sf_state {
+  SF_S_RUN,        /* not a server: waiting for it to end */
+  SF_S_WAIT_READY, /* server: waiting for a listen in the log */
+  SF_S_CHECK,      /* server: a check is running */
+  SF_S_SAMPLE,     /* server: the check failed, measuring whether it spins */
+  SF_S_TERM,       /* server: SIGTERM sent, waiting for the exit */
+  SF_S_KILLING,    /* timed out: SIGTERM to the group sent, SIGKILL next */
+  SF_S_KILLED,     /* SIGKILL sent: waiting to reap */
+};
+
+struct sf_active {
+  bool used;
+  size_t idx;
+  const struct sf_runspec *spec;
+  struct sf_runres *res;
+  char dir[PATH_MAX], log[PATH_MAX + 8];
+  pid_t pid, check_pid;
+  int out_fd, err_fd;
+  struct sf_capture out, err;
+  struct sf_logscan scan;
+  enum sf_state st;
+  long long t0, deadline, state_t, cpu_mark;
+  bool main_done, check_done;
+  int wstatus, check_wstatus;
+  struct rusage ru;
+  bool check_after_fault; /* the running check started after every rule had fired */
+};
+
+static int sf_chld_pipe[2] = {-1, -1};
+
+static void sf_on_chld(int sig)
+{
+  (void)sig;
+  int e = errno;
+  (void)!write(sf_chld_pipe[1], "x", 1);
+  errno = e;
+}
+
+static int sf_needs_port(const struct sf_runspec *s)
+{
+  if (s->check && strstr(s->check, "{port}"))
+    return 1;
+  for (size_t i = 0; i < s->nargs; i++)
+    if (strstr(s->args[i], "{port}"))
+      return 1;
+  return 0;
+}
+
+static int sf_port_taken(const struct sf_active *act, unsigned n, int port)
+{
+  for (unsigned i = 0; i < n; i++)
+    if (act[i].used && act[i].res->port == port)
+      return 1;
+  return 0;
+}
+
+static void sf_set_state(struct sf_active *a, enum sf_state st, long long now)
+{
+  a->st = st;
+  a->state_t = now;
+  a->cpu_mark = sf_proc_cpu_ms(a->pid);
+}
+
+/* Spinning: CPU time since the last state change close to the wall time it took. */
+static void sf_judge_spin(struct sf_active *a, long long now)
+{
+  long long wall = now - a->state_t, cpu = sf_proc_cpu_ms(a->pid);
+  if (wall < 200 || a->cpu_mark < 0) { /* too short a window: judge the whole run */
+    wall = now - a->t0;
+    a->cpu_mark = 0;
+  }
+  if (cpu < 0 || wall <= 0)
+    return;
+  int pct = (int)((cpu - a->cpu_mark) * 100 / wall);
+  a->res->cpu_percent = pct;
+  a->res->spinning = pct >= 70;
+}
+
+static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active *act,
+                    const struct rlimit *nproc)
+{
+  const struct sf_runspec *s = a->spec;
+  struct sf_runres *r = a->res;
+  char err[512];
+  a->pid = a->check_pid = -1;
+  a->out_fd = a->err_fd = -1;
+  snprintf(a->dir, sizeof a->dir, "%s/run-%u", pool->tmpbase, pool->seq++);
+  snprintf(a->log, sizeof a->log, "%s/log", a->dir);
+  if (mkdir(a->dir, 0700) != 0) {
+    snprintf(r->spawn_err, sizeof r->spawn_err, "mkdir %.300s: %s", a->dir, strerror(errno));
+    return -1;
+  }
+  if (sf_needs_port(s)) {
+    for (int tries = 0; tries < 32 && r->port <= 0; tries++) {
+      int p = sf_free_port();
+      if (p > 0 && !sf_port_taken(act, pool->jobs, p))
+        r->port = p;
+    }
+    if (r->port <= 0) {
+      snprintf(r->spawn_err, sizeof r->spawn_err, "no free loopback port");
+      sf_rmtree(a->dir);
+      return -1;
+    }
+  }
+  char **argv = calloc(s->nargs + 2, sizeof *argv);
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int ok = argv && null >= 0 && pipe2(outp, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0;
+  if (ok) {
+    argv[0] = (char *)s->prog;
+    for (size_t i = 0; i < s->nargs && ok; i++)
+      ok = (argv[i + 1] = sf_subst(s->args[i], r->port, a->dir)) != NULL;
+  }
+  pid_t pid = -1;
+  if (ok) {
+    struct sf_launch l = {.shim = s->shim, .argv = argv, .rules = s->rules ? s->rules : "",
+                          .log = a->log, .log_level = "all", .inherit = 1, .fd_in = null,
+                          .fd_out = outp[1], .fd_err = errp[1], .new_pgrp = 1,
+                          .nproc = nproc};
+    char *old_tmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    setenv("TMPDIR", a->dir, 1); /* single-threaded: the child's environment, briefly ours */
+    pid = sf_spawn(&l, err, sizeof err);
+    if (old_tmp)
+      setenv("TMPDIR", old_tmp, 1);
+    else
+      unsetenv("TMPDIR");
+    free(old_tmp);
+    if (pid < 0)
+      snprintf(r->spawn_err, sizeof r->spawn_err, "%.400s", err);
+  } else {
+    snprintf(r->spawn_err, sizeof r->spawn_err, "cannot set up the run: %s", strerror(errno));
+  }
+  if (argv)
+    for (size_t i = 0; i < s->nargs; i++)
+      free(argv[i + 1]);
+  free(argv);
+  if (null >= 0)
+    close(null);
+  if (outp[1] >= 0)
+    close(outp[1]);
+  if (errp[1] >= 0)
+    close(errp[1]);
+  if (pid < 0) {
+    if (outp[0] >= 0)
+      close(outp[0]);
+    if (errp[0] >= 0)
+      close(errp[0]);
+    sf_rmtree(a->dir);
+    return -1;
+  }
+  fcntl(outp[0], F_SETFL, O_NONBLOCK);
+  fcntl(errp[0], F_SETFL, O_NONBLOCK);
+  a->out_fd = outp[0];
+  a->err_fd = errp[0];
+  a->pid = pid;
+  sf_capture_init(&a->out, false, s->echo ? 1 : -1);
+  sf_capture_init(&a->err, true, s->echo ? 2 : -1);
+  sf_logscan_init(&a->scan, pid, s->keep_calls);
+  a->t0 = sf_now_ms();
+  a->deadline = a->t0 + s->timeout_ms;
+  a->main_done = a->check_done = false;
+  sf_set_state(a, s->check ? SF_S_WAIT_READY : SF_S_RUN, a->t0);
+  return 0;
+}
+
+static void sf_start_check(struct sf_active *a, long long now)
+{
+  const unsigned n = a->spec->nrules;
+  const unsigned long long all = n >= 64 ? ~0ull : (1ull << n) - 1;
+  sf_logscan_poll(&a->scan, a->log);
+  a->check_after_fault = (a->scan.fired & all) == all;
+  char *cmd = sf_subst(a->spec->check, a->res->port, a->dir);
+  a->check_done = false;
+  a->check_pid = cmd ? sf_spawn_check(cmd, a->dir) : -1;
+  free(cmd);
+  if (a->check_pid < 0) { /* as if the check failed to run */
+    a->check_done = true;
+    a->check_wstatus = 127 << 8;
+  }
+  sf_set_state(a, SF_S_CHECK, now);
+}
+
+static void sf_timeout(struct sf_active *a, long long now)
+{
+  a->res->timed_out = true;
+  sf_judge_spin(a, now);
+  if (a->check_pid > 0 && !a->check_done)
+    sf_kill_group(a->check_pid, SIGKILL);
+  sf_kill_group(a->pid, SIGTERM);
+  sf_set_state(a, SF_S_KILLING, now);
+}
+
+static void sf_finish(struct sf_active *a)
+{
+  struct sf_runres *r = a->res;
+  if (a->check_pid > 0 && !a->check_done)
+    sf_kill_group(a->check_pid, SIGKILL); /* reaped later as an orphan of ours */
+  sf_kill_group(a->pid, SIGKILL);         /* whatever it left behind in its group */
+  /* The group is dead: read what is left, boundedly (an escaped daemon may hold a pipe). */
+  for (int i = 0; i < 16 && a->out_fd >= 0 && sf_capture_read(&a->out, a->out_fd) == 2; i++) {
+  }
+  for (int i = 0; i < 16 && a->err_fd >= 0 && sf_capture_read(&a->err, a->err_fd) == 2; i++) {
+  }
+  if (a->out_fd >= 0)
+    close(a->out_fd);
+  if (a->err_fd >= 0)
+    close(a->err_fd);
+  sf_logscan_poll(&a->scan, a->log);
+  r->exited = true;
+  r->wstatus = a->wstatus;
+  r->ready = r->ready || a->scan.ready;
+  r->fired = a->scan.fired;
+  r->sockets = a->scan.sockets;
+  r->log_records = a->scan.records;
+  r->duration_ms = sf_now_ms() - a->t0;
+  r->cpu_ms = (long long)a->ru.ru_utime.tv_sec * 1000 + a->ru.ru_utime.tv_usec / 1000 +
+              (long long)a->ru.ru_stime.tv_sec * 1000 + a->ru.ru_stime.tv_usec / 1000;
+  sf_capture_hex(&a->out, r->stdout_hash);
+  r->stdout_bytes = a->out.bytes;
+  r->sanitizer = a->err.sanitizer;
+  r->stderr_tail = sf_capture_tail(&a->err);
+  if (a->spec->keep_calls) {
+    r->calls = a->scan.calls;
+    r->ncalls = a->scan.ncalls;
+    a->scan.calls = NULL;
+  }
+  sf_logscan_done(&a->scan);
+  sf_rmtree(a->dir);
+  a->used = false;
+}
+
+/* Advance one run; returns 1 when it has finished. */
+static int sf_step(struct sf_active *a, long long now)
+{
+  const struct sf_runspec *s = a->spec;
+  struct sf_runres *r = a->res;
+  if (s->check && !a->main_done)
+    sf_logscan_poll(&a->scan, a->log);
+  if (a->main_done) {
+    if (s->check && !r->termed && a->st != SF_S_KILLING && a->st != SF_S_KILLED)
+      r->exited_early = true;
+    sf_finish(a);
+    return 1;
+  }
+  switch (a->st) {
+  case SF_S_RUN:
+    if (now >= a->deadline)
+      sf_timeout(a, now);
+    break;
+  case SF_S_WAIT_READY:
+    if (a->scan.ready) {
+      r->ready = true;
+      sf_start_check(a, now);
+    } else if (now >= a->deadline) {
+      sf_timeout(a, now);
+    }
+    break;
+  case SF_S_CHECK:
+    if (a->check_done) {
+      int status = sf_status_code(a->check_wstatus);
+      r->check_status[r->checks++] = status;
+      a->check_pid = -1;
+      if (a->check_after_fault)
+        r->verdict = r->checks - 1;
+      if (!a->check_after_fault && r->checks < SF_MAX_CHECKS) {
+        sf_start_check(a, now);
+      } else if (a->check_after_fault && status != 0) {
+        sf_set_state(a, SF_S_SAMPLE, now);
+      } else {
+        kill(a->pid, SIGTERM);
+        r->termed = true;
+        sf_set_state(a, SF_S_TERM, now);
+      }
+    } else if (now >= a->deadline) {
+      sf_timeout(a, now);
+    }
+    break;
+  case SF_S_SAMPLE:
+    if (now - a->state_t >= SF_SAMPLE_MS) {
+      sf_judge_spin(a, now);
+      kill(a->pid, SIGTERM);
+      r->termed = true;
+      sf_set_state(a, SF_S_TERM, now);
+    }
+    break;
+  case SF_S_TERM:
+    if (now - a->state_t >= s->term_grace_ms) {
+      r->ignored_term = true;
+      sf_judge_spin(a, now);
+      sf_kill_group(a->pid, SIGKILL);
+      sf_set_state(a, SF_S_KILLED, now);
+    }
+    break;
+  case SF_S_KILLING:
+    if (now - a->state_t >= SF_KILL_GRACE_MS) {
+      sf_kill_group(a->pid, SIGKILL);
+      sf_set_state(a, SF_S_KILLED, now);
+    }
+    break;
+  case SF_S_KILLED:
+    if (now - a->state_t >= 1000) /* SIGKILL is not refused; keep asking */
+      sf_kill_group(a->pid, SIGKILL), a->state_t = now;
+    break;
+  }
+  return 0;
+}
+
+static long long sf_wait_ms(const struct sf_active *act, unsigned n, long long now)
+{
+  long long w = 200;
+  for (unsigned i = 0; i < n; i++) {
+    const struct sf_active *a = &act[i];
+    if (!a->used)
+      continue;
+    if (a->st == SF_S_WAIT_READY || a->st == SF_S_SAMPLE || a->main_done)
+      w = w < 2 ? w : 2; /* the log is tailed by polling the file */
+    long long d = a->deadline - now;
+    if (d < w)
+      w = d;
+    if (a->st != SF_S_RUN && a->st != SF_S_WAIT_READY && a->st != SF_S_CHECK && w > 20)
+      w = 20;
+  }
+  return w < 0 ? 0 : w;
+}
+
+static void sf_reap(struct sf_active *act, unsigned n)
+{
+  for (int rounds = 0; rounds < 100000; rounds++) {
+    int st;
+    struct rusage ru;
+    pid_t p = wait4(-1, &st, WNOHANG, &ru);
+    if (p <= 0)
+      return;
+    for (unsigned i = 0; i < n; i++) {
+      struct sf_active *a = &act[i];
+      if (!a->used)
+        continue;
+      if (p == a->pid) {
+        a->main_done = true;
+        a->wstatus = st;
+        a->ru = ru;
+      } else if (p == a->check_pid) {
+        a->check_done = true;
+        a->check_wstatus = st;
+      }
+    }
+    /* anything else is an orphan handed to us as subreaper: reaped, forgotten */
+  }
+}
+
+void sf_runres_free(struct sf_runres *r)
+{
+  free(r->stderr_tail);
+  free(r->calls);
+  r->stderr_tail = NULL;
+  r->calls = NULL;
+}
+
+int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_runres *res,
+                size_t n)
+{
+  unsigned jobs = pool->jobs < 1 ? 1 : pool->jobs > SF_MAX_JOBS ? SF_MAX_JOBS : pool->jobs;
+  struct sf_active *act = calloc(jobs, sizeof *act);
+  if (!act)
+    return -1;
+  if (pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    free(act);
+    return -1;
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  struct sigaction sa = {.sa_handler = sf_on_chld, .sa_flags = SA_RESTART | SA_NOCLDSTOP}, old;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, &old);
+  struct rlimit nproc;
+  const struct rlimit *np = NULL;
+  if (getrlimit(RLIMIT_NPROC, &nproc) == 0) {
+    if (nproc.rlim_cur == RLIM_INFINITY || nproc.rlim_cur > SF_NPROC_CAP)
+      nproc.rlim_cur = nproc.rlim_max < SF_NPROC_CAP ? nproc.rlim_max : SF_NPROC_CAP;
+    np = &nproc;
+  }
+  for (size_t i = 0; i < n; i++)
+    memset(&res[i], 0, sizeof res[i]), res[i].sockets = -1, res[i].verdict = -1;
+  size_t next = 0, done = 0;
+  unsigned nactive = 0;
+  int rc = 0;
+  struct pollfd *pfd = calloc(2 * jobs + 1, sizeof *pfd);
+  struct sf_active **owner = calloc(2 * jobs + 1, sizeof *owner);
+  if (!pfd || !owner)
+    rc = -1;
+  while (rc == 0 || nactive > 0) {
+    int stopping = (pool->stop && *pool->stop) || rc != 0;
+    while (!stopping && nactive < jobs && next < n) {
+      unsigned slot = 0;
+      while (act[slot].used)
+        slot++;
+      struct sf_active *a = &act[slot];
+      memset(a, 0, sizeof *a);
+      a->used = true;
+      a->idx = next;
+      a->spec = &specs[next];
+      a->res = &res[next];
+      next++;
+      if (sf_start(pool, a, act, np) != 0) {
+        a->res->spawn_failed = true;
+        a->used = false;
+        done++;
+        if (pool->progress)
+          pool->progress(pool->ctx, done, n, a->res, a->idx);
+        continue;
+      }
+      nactive++;
+    }
+    if (nactive == 0)
+      break;
+    if (stopping)
+      for (unsigned i = 0; i < jobs; i++)
+        if (act[i].used && act[i].st != SF_S_KILLING && act[i].st != SF_S_KILLED) {
+          sf_kill_group(act[i].pid, SIGKILL);
+          if (act[i].check_pid > 0)
+            sf_kill_group(act[i].check_pid, SIGKILL);
+          sf_set_state(&act[i], SF_S_KILLED, sf_now_ms());
+        }
+    nfds_t k = 0;
+    pfd[k++] = (struct pollfd){.fd = sf_chld_pipe[0], .events = POLLIN};
+    for (unsigned i = 0; i < jobs; i++) {
+      if (!act[i].used)
+        continue;
+      owner[k] = &act[i];
+      pfd[k++] = (struct pollfd){.fd = act[i].out_fd, .events = POLLIN};
+      owner[k] = &act[i];
+      pfd[k++] = (struct pollfd){.fd = act[i].err_fd, .events = POLLIN};
+    }
+    long long now = sf_now_ms();
+    int pr = poll(pfd, k, (int)sf_wait_ms(act, jobs, now));
+    if (pr < 0 && errno != EINTR) {
+      rc = -1;
+      continue;
+    }
+    char drain[64];
+    while (read(sf_chld_pipe[0], drain, sizeof drain) > 0) {
+    }
+    for (nfds_t i = 1; i < k; i++)
+      if (pfd[i].revents) {
+        struct sf_active *a = owner[i];
+        int *fd = pfd[i].fd == a->out_fd ? &a->out_fd : &a->err_fd;
+        if (sf_capture_read(fd == &a->out_fd ? &a->out : &a->err, *fd) == 1) {
+          close(*fd); /* EOF: out of the poll set, or POLLHUP would spin us */
+          *fd = -1;
+        }
+      }
+    sf_reap(act, jobs);
+    now = sf_now_ms();
+    for (unsigned i = 0; i < jobs; i++) {
+      if (!act[i].used)
+        continue;
+      size_t idx = act[i].idx;
+      if (sf_step(&act[i], now)) {
+        nactive--;
+        done++;
+        if (pool->progress)
+          pool->progress(pool->ctx, done, n, &res[idx], idx);
+      }
+    }
+  }
+  for (size_t i = next; i < n; i++) {
+    res[i].spawn_failed = true;
+    snprintf(res[i].spawn_err, sizeof res[i].spawn_err, "not run: interrupted");
+  }
+  sigaction(SIGCHLD, &old, NULL);
+  close(sf_chld_pipe[0]);
+  close(sf_chld_pipe[1]);
+  sf_chld_pipe[0] = sf_chld_pipe[1] = -1;
+  sf_reap(act, 0);
+  free(pfd);
+  free(owner);
+  free(act);
+  if (pool->stop && *pool->stop)
+    return -1;
+  return rc;
+}

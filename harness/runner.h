@@ -1,0 +1,76 @@
+/* Running a program under the shim, many at a time: one temp dir and loopback port per run,
+ * the server protocol (wait for listen, check until a check after the fault, SIGTERM), timeouts that kill
+ * the process group (SIGTERM, then SIGKILL), everything reaped, results in input order. */
+#ifndef SF_RUNNER_H
+#define SF_RUNNER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "shimlog.h"
+
+/* Checks of a server per run: the first starts once it listens, the next ones until one
+ * starts after the fault fired (the fault may fire while a check is being served). */
+#define SF_MAX_CHECKS 4
+
+struct sf_runspec {
+  const char *shim;
+  const char *prog;        /* resolved path */
+  char *const *args;       /* ARGS templates ({port}, {tmp}) */
+  size_t nargs;
+  const char *check;       /* check command template, or NULL: not a server */
+  const char *rules;       /* shim rules, or NULL for an unfaulted run */
+  unsigned nrules;         /* rules in it: all must fire for the point to count as reached */
+  long long timeout_ms;
+  long long term_grace_ms; /* how long a server may take to exit after SIGTERM */
+  bool keep_calls;         /* keep the log's call records (baseline, pair selection) */
+  bool echo;               /* copy the program's output to ours as it comes (replay) */
+};
+
+struct sf_runres {
+  bool spawn_failed;
+  char spawn_err[512];
+  int port;
+  bool exited;             /* the program ended and was reaped; wstatus is valid */
+  int wstatus;
+  bool termed;             /* we sent it SIGTERM as the end of the server protocol */
+  bool exited_early;       /* a server that ended before we sent SIGTERM */
+  bool timed_out;          /* --timeout passed: killed */
+  bool ignored_term;       /* SIGTERM grace passed: killed */
+  bool spinning;           /* CPU time close to wall time when judged stuck */
+  int cpu_percent;         /* that ratio, for the report */
+  bool ready;              /* a listen succeeded */
+  int checks;              /* checks run */
+  int check_status[SF_MAX_CHECKS]; /* shell status of each: 0 passed */
+  int verdict;             /* the check that judges availability: the first one started
+                            * after every rule had fired; -1 if none */
+  unsigned long long fired;/* rule bits that fired */
+  int sockets;             /* open at exit (root process), -1 unknown */
+  long long duration_ms, cpu_ms;
+  char stdout_hash[17];
+  unsigned long long stdout_bytes;
+  const char *sanitizer;   /* static name, or NULL */
+  char *stderr_tail;       /* malloc'd */
+  struct sf_logcall *calls;/* keep_calls: malloc'd */
+  size_t ncalls;
+  size_t log_records;
+};
+
+struct sf_pool {
+  const char *tmpbase;     /* an existing private dir; each run gets a subdir of it */
+  unsigned jobs;
+  volatile sig_atomic_t *stop; /* set asynchronously to abandon the remaining runs */
+  void (*progress)(void *ctx, size_t done, size_t total, const struct sf_runres *last,
+                   size_t last_idx);
+  void *ctx;
+  unsigned seq;            /* runs started so far (names their dirs) */
+};
+
+/* Run specs[0..n) with at most pool->jobs at once; res[i] is specs[i]'s result. 0, or -1
+ * when stopped (runs not started have spawn_failed set) or sockfault itself failed. */
+int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_runres *res,
+                size_t n);
+void sf_runres_free(struct sf_runres *r);
+
+#endif

@@ -1,0 +1,44 @@
+/* Reading the shim's JSON Lines log while the program runs (and after): is the server
+ * listening yet, which rules fired, how many sockets were open at exit, and — for the
+ * baseline and for choosing pairs — the calls themselves. */
+#ifndef SF_SHIMLOG_H
+#define SF_SHIMLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rules.h"
+
+struct sf_logcall {
+  int pid;
+  int call;                /* enum sf_call_id */
+  unsigned long long n;    /* per-process occurrence of this call */
+  bool failed;             /* ret was -1 */
+  bool injected;
+  int rule;                /* injecting rule, -1 */
+  char site[SF_SITE_MAX];  /* MODULE+0xOFF, "" if absent */
+};
+
+struct sf_logscan {
+  int fd;
+  int root_pid;            /* whose exit record counts; 0: the first process that starts */
+  char *line;              /* partial line carried between reads */
+  size_t len, cap;
+  bool ready;              /* some process's listen returned 0 */
+  unsigned long long fired;/* bit per rule index that injected at least once */
+  int sockets;             /* root's exit record: sockets open, -1 if none yet */
+  size_t records, bad;     /* lines read, lines not understood */
+  bool keep_calls;
+  struct sf_logcall *calls;
+  size_t ncalls, ccap;
+};
+
+void sf_logscan_init(struct sf_logscan *s, int root_pid, bool keep_calls);
+/* Read whatever was appended since the last call (opening the file the first time it
+ * exists). 0, or -1 on a read error. */
+int sf_logscan_poll(struct sf_logscan *s, const char *path);
+/* Free everything but the calls array, which the caller may take (set calls NULL). */
+void sf_logscan_done(struct sf_logscan *s);
+
+#endif

@@ -81,7 +81,12 @@ static void sf_load_rules(struct sf_ruleset *rs)
       long r = syscall(SYS_read, fd, sf_file_buf + used, sizeof sf_file_buf - used);
       if (r < 0 && errno == EINTR)
         continue;
-      if (r <= 0)
+      if (r < 0) { /* a directory, say: an error, not an empty rule set */
+        snprintf(err, sizeof err, "SOCKFAULT_FILE=%s: %s", file, strerror(errno));
+        syscall(SYS_close, fd);
+        sf_rules_die(err);
+      }
+      if (r == 0)
         break;
       used += (size_t)r;
       if (used == sizeof sf_file_buf) {
@@ -219,15 +224,21 @@ void sf_init(void)
     snprintf(msg, sizeof msg, "SOCKFAULT_LOG_LEVEL=%.100s: expected 'all' or 'faults'", level);
     sf_rules_die(msg);
   }
-  if (log && log[0]) {
+  if (log && !log[0])
+    sf_rules_die("SOCKFAULT_LOG is set but empty: give a file path, or unset it");
+  if (log) {
     int rc = sf_log_open(log);
     if (rc != 0) {
       char msg[600];
       snprintf(msg, sizeof msg, "SOCKFAULT_LOG=%.400s: %s", log,
-               rc == -ELOOP ? "is a symbolic link (refused)" : strerror(-rc));
+               rc == -ELOOP    ? "is a symbolic link (refused)"
+               : rc == -EINVAL ? "is not a regular file (refused)"
+                               : strerror(-rc));
       sf_rules_die(msg);
     }
     sf_g.log_level = lv;
+  } else if (level) {
+    sf_note("warning: SOCKFAULT_LOG_LEVEL has no effect without SOCKFAULT_LOG", NULL, NULL);
   }
   pthread_atfork(NULL, NULL, sf_after_fork_child);
   sf_arm();

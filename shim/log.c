@@ -102,10 +102,11 @@ static void sf_b_emit(struct sf_buf *o)
 
 int sf_log_open(const char *path)
 {
+  /* O_NONBLOCK: a FIFO planted at the path must not hang the program before main */
   int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0)
-    return -errno;
+    return errno == ENXIO ? -EINVAL : -errno; /* ENXIO: a FIFO with no reader */
   int high = fcntl(fd, F_DUPFD_CLOEXEC, SF_LOG_FD_MIN);
   if (high >= 0) {
     syscall(SYS_close, fd);
@@ -116,6 +117,7 @@ int sf_log_open(const char *path)
     syscall(SYS_close, fd);
     return -EINVAL;
   }
+  fcntl(fd, F_SETFL, O_APPEND); /* drop O_NONBLOCK again */
   sf_g.log_fd = fd;
   sf_g.log_dev = st.st_dev;
   sf_g.log_ino = st.st_ino;

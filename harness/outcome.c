@@ -118,13 +118,13 @@ void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
     sf_set(p, SF_C_NOT_REACHED, "the fault never fired (the run diverged from the baseline)%s",
            res->timed_out ? "; it also timed out" : "");
   else if (res->timed_out && server && !res->ready && !res->spinning)
-    sf_set(p, SF_C_STOPPED_SERVING, "alive but never listened within %lld ms (%d%% CPU)",
+    sf_set(p, SF_C_STOPPED_SERVING, "alive but never listened within %lld ms (%d%% busy)",
            r->timeout_ms, res->cpu_percent);
   else if (res->timed_out)
-    sf_set(p, SF_C_HANG, "still running after %lld ms, %s (%d%% CPU)%s", r->timeout_ms, spin,
+    sf_set(p, SF_C_HANG, "still running after %lld ms, %s (%d%% busy)%s", r->timeout_ms, spin,
            res->cpu_percent, server && res->ready ? " while being checked" : "");
   else if (res->ignored_term)
-    sf_set(p, SF_C_HANG, "did not exit after SIGTERM, %s (%d%% CPU): killed", spin,
+    sf_set(p, SF_C_HANG, "did not exit after SIGTERM, %s (%d%% busy): killed", spin,
            res->cpu_percent);
   else if (server && !res->ready)
     sf_set(p, SF_C_ERROR_EXIT, "%s, before listening", words);
@@ -132,11 +132,11 @@ void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
     sf_set(p, SF_C_STOPPED_SERVING, "%s after the fault, while serving", words);
   else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0 &&
            res->spinning)
-    sf_set(p, SF_C_HANG, "stopped serving and spinning (%d%% CPU): the check after the "
+    sf_set(p, SF_C_HANG, "stopped serving and spinning (%d%% busy): the check after the "
            "fault failed with status %d", res->cpu_percent, res->check_status[res->verdict]);
   else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0)
-    sf_set(p, SF_C_STOPPED_SERVING, "alive, but the check after the fault failed (status %d)",
-           res->check_status[res->verdict]);
+    sf_set(p, SF_C_STOPPED_SERVING, "alive, but the check after the fault failed (status %d; "
+           "%d%% busy)", res->check_status[res->verdict], res->cpu_percent);
   else if (server && (p->signal != b->signal || (!p->signal && p->exit_status != b->exit_status)))
     sf_set(p, SF_C_ERROR_EXIT, "%s after SIGTERM (the baseline: %s %d)", words,
            b->signal ? "signal" : "status", b->signal ? b->signal : b->exit_status);

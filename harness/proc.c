@@ -49,6 +49,24 @@ long long sf_proc_cpu_ms(pid_t pid)
   return (long long)((utime + stime) * 1000 / (unsigned long long)hz);
 }
 
+long long sf_proc_busy_ms(pid_t pid)
+{
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return sf_proc_cpu_ms(pid);
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  unsigned long long run = 0, wait = 0;
+  if (n <= 0)
+    return sf_proc_cpu_ms(pid);
+  buf[n] = '\0';
+  if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+    return sf_proc_cpu_ms(pid);
+  return (long long)((run + wait) / 1000000);
+}
+
 int sf_free_port(void)
 {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -100,6 +118,18 @@ pid_t sf_spawn_check(const char *cmd, const char *tmpdir)
   sigprocmask(SIG_SETMASK, &none, NULL);
   if (tmpdir)
     setenv("TMPDIR", tmpdir, 1);
+  /* A plain "PROG ARG..." needs no shell: one exec less per check. */
+  if (!strpbrk(cmd, "$`\"'\\|&;<>()*?[]~{}#=\n")) {
+    char copy[4096], *argv[64];
+    int n = 0;
+    snprintf(copy, sizeof copy, "%s", cmd);
+    for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w && n < 63;
+         w = strtok_r(NULL, " \t", &save))
+      argv[n++] = w;
+    argv[n] = NULL;
+    if (n > 0 && n < 63 && strlen(cmd) < sizeof copy)
+      execvp(argv[0], argv);
+  }
   execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
   _exit(127);
 }

@@ -11,6 +11,10 @@
 long long sf_now_ms(void);
 /* CPU time (user + system) of a live process, in ms, from /proc; -1 if gone. */
 long long sf_proc_cpu_ms(pid_t pid);
+/* Time a live process spent running or waiting to run (schedstat), in ms: a spinning
+ * process wants the CPU all the time even when other processes hold it. Falls back to
+ * sf_proc_cpu_ms; -1 if gone. */
+long long sf_proc_busy_ms(pid_t pid);
 /* A loopback TCP port free right now (bind 127.0.0.1:0), or -1. */
 int sf_free_port(void);
 /* rm -rf, without following symlinks. 0 or -1. */

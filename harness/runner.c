@@ -84,13 +84,14 @@ static void sf_set_state(struct sf_active *a, enum sf_state st, long long now)
 {
   a->st = st;
   a->state_t = now;
-  a->cpu_mark = sf_proc_cpu_ms(a->pid);
+  a->cpu_mark = sf_proc_busy_ms(a->pid);
 }
 
-/* Spinning: CPU time since the last state change close to the wall time it took. */
+/* Spinning: since the last state change, the program wanted the CPU (ran or waited to run)
+ * nearly all the time. */
 static void sf_judge_spin(struct sf_active *a, long long now)
 {
-  long long wall = now - a->state_t, cpu = sf_proc_cpu_ms(a->pid);
+  long long wall = now - a->state_t, cpu = sf_proc_busy_ms(a->pid);
   if (wall < 200 || a->cpu_mark < 0) { /* too short a window: judge the whole run */
     wall = now - a->t0;
     a->cpu_mark = 0;
@@ -288,7 +289,8 @@ static int sf_step(struct sf_active *a, long long now)
       a->check_pid = -1;
       if (a->check_after_fault)
         r->verdict = r->checks - 1;
-      if (!a->check_after_fault && r->checks < SF_MAX_CHECKS) {
+      if (r->checks < SF_MAX_CHECKS &&
+          (!a->check_after_fault || r->checks < (int)s->min_checks)) {
         sf_start_check(a, now);
       } else if (a->check_after_fault && status != 0) {
         sf_set_state(a, SF_S_SAMPLE, now);

@@ -22,6 +22,7 @@ struct sf_runspec {
   const char *check;       /* check command template, or NULL: not a server */
   const char *rules;       /* shim rules, or NULL for an unfaulted run */
   unsigned nrules;         /* rules in it: all must fire for the point to count as reached */
+  unsigned min_checks;     /* a server is checked at least this often (the baseline: 2) */
   long long timeout_ms;
   long long term_grace_ms; /* how long a server may take to exit after SIGTERM */
   bool keep_calls;         /* keep the log's call records (baseline, pair selection) */
@@ -39,7 +40,7 @@ struct sf_runres {
   bool timed_out;          /* --timeout passed: killed */
   bool ignored_term;       /* SIGTERM grace passed: killed */
   bool spinning;           /* CPU time close to wall time when judged stuck */
-  int cpu_percent;         /* that ratio, for the report */
+  int cpu_percent;         /* % of the time it ran or waited to run, for the report */
   bool ready;              /* a listen succeeded */
   int checks;              /* checks run */
   int check_status[SF_MAX_CHECKS]; /* shell status of each: 0 passed */

@@ -1,0 +1,107 @@
+/* Many threads hammering intercepted calls while rules fire and the log is on.
+ *   rel_threads THREADS ITERATIONS
+ * Each thread owns a socketpair; each iteration makes two intercepted calls on it,
+ * getsockopt and setsockopt, and every 8th also a write (one byte) and, when the write went
+ * through, a read (the costly pair, kept rarer so that 200k calls a thread stay fast). The
+ * rules come from the environment (the driver sets them); the program counts, per call,
+ * the calls made and the failures seen, checks every failure's errno, and prints
+ *   getsockopt CALLS FAILS setsockopt CALLS FAILS write CALLS FAILS read CALLS FAILS
+ * Exit 0, or 1 with a message on any unexpected result (a lost byte, a stray errno). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { C_GET, C_SET, C_WRITE, C_READ, C_N };
+static const char *const names[C_N] = {"getsockopt", "setsockopt", "write", "read"};
+/* the errno each call's rule injects (see test_reliability.py) */
+static const int want_errno[C_N] = {ENOPROTOOPT, EINVAL, EAGAIN, 0};
+
+static atomic_ulong calls[C_N], fails[C_N];
+static atomic_int bad;
+static long iterations;
+
+static void failed(int which, int err)
+{
+  atomic_fetch_add(&fails[which], 1);
+  if (err != want_errno[which] && atomic_fetch_add(&bad, 1) == 0)
+    fprintf(stderr, "rel_threads: %s failed with errno %d (%s)\n", names[which], err,
+            strerror(err));
+}
+
+static void *worker(void *arg)
+{
+  (void)arg;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+    perror("rel_threads: socketpair");
+    atomic_fetch_add(&bad, 1);
+    return NULL;
+  }
+  unsigned long local[C_N] = {0};
+  for (long i = 0; i < iterations && atomic_load_explicit(&bad, memory_order_relaxed) == 0; i++) {
+    int v = 0;
+    socklen_t l = sizeof v;
+    local[C_GET]++;
+    if (getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &v, &l) != 0)
+      failed(C_GET, errno);
+    else if (v != SOCK_STREAM && atomic_fetch_add(&bad, 1) == 0)
+      fprintf(stderr, "rel_threads: SO_TYPE %d\n", v);
+    int on = (int)(i & 1);
+    local[C_SET]++;
+    if (setsockopt(sv[0], SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0)
+      failed(C_SET, errno);
+    if (i % 8 != 0)
+      continue;
+    char c = (char)('a' + i % 26), got = 0;
+    local[C_WRITE]++;
+    if (write(sv[0], &c, 1) != 1) {
+      failed(C_WRITE, errno);
+      continue;
+    }
+    local[C_READ]++;
+    if (read(sv[1], &got, 1) != 1 || got != c) {
+      if (atomic_fetch_add(&bad, 1) == 0)
+        fprintf(stderr, "rel_threads: read lost the byte (errno %d)\n", errno);
+    }
+  }
+  for (int k = 0; k < C_N; k++)
+    atomic_fetch_add(&calls[k], local[k]);
+  close(sv[0]);
+  close(sv[1]);
+  return NULL;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc != 3) {
+    fprintf(stderr, "usage: rel_threads THREADS ITERATIONS\n");
+    return 2;
+  }
+  int n = atoi(argv[1]);
+  iterations = atol(argv[2]);
+  if (n < 1 || n > 256 || iterations < 1) {
+    fprintf(stderr, "rel_threads: THREADS 1..256, ITERATIONS > 0\n");
+    return 2;
+  }
+  pthread_t t[256];
+  for (int i = 0; i < n; i++) {
+    int e = pthread_create(&t[i], NULL, worker, NULL);
+    if (e != 0) {
+      fprintf(stderr, "rel_threads: pthread_create: %s\n", strerror(e));
+      return 1;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    pthread_join(t[i], NULL);
+  for (int k = 0; k < C_N; k++)
+    printf("%s%s %lu %lu", k ? " " : "", names[k], atomic_load(&calls[k]),
+           atomic_load(&fails[k]));
+  printf("\n");
+  return atomic_load(&bad) ? 1 : 0;
+}

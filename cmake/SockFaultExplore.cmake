@@ -7,6 +7,8 @@
 #     [CALLS <call>...]            calls to fail (default: every call the program makes)
 #     [FAIL_ON <class>...]         outcome classes that fail the test (default: explore's)
 #     [TIMEOUT <s>] [JOBS <n>] [MAX_PER_CALL <n>] [BY_SITE] [DEPTH <n>] [BUDGET <n>]
+#     [EXPECT_STATUS <n>]          PROG's normal exit status, when it is not a server
+#     [QUIET]                      no matrix in the test's output
 #     [EXPLORE_ARGS <arg>...]      any other `sockfault explore` options, verbatim
 #     [REPORT_DIR <dir>]           where <name>.json and <name>.junit.xml go
 #                                  (default: ${CMAKE_CURRENT_BINARY_DIR}/sockfault)
@@ -32,8 +34,8 @@ function(_sockfault_shell_quote out word)
 endfunction()
 
 function(sockfault_add_explore_test)
-  cmake_parse_arguments(PARSE_ARGV 0 SF "BY_SITE"
-    "NAME;TIMEOUT;JOBS;MAX_PER_CALL;DEPTH;BUDGET;REPORT_DIR;WORKING_DIRECTORY;TEST_TIMEOUT"
+  cmake_parse_arguments(PARSE_ARGV 0 SF "BY_SITE;QUIET"
+    "NAME;TIMEOUT;JOBS;MAX_PER_CALL;DEPTH;BUDGET;EXPECT_STATUS;REPORT_DIR;WORKING_DIRECTORY;TEST_TIMEOUT"
     "COMMAND;CHECK;ERRNOS;CALLS;FAIL_ON;EXPLORE_ARGS;LABELS")
   if(SF_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "sockfault_add_explore_test: unknown arguments: ${SF_UNPARSED_ARGUMENTS}")
@@ -55,15 +57,18 @@ function(sockfault_add_explore_test)
     list(GET SF_CHECK 0 first)
     list(LENGTH SF_CHECK nwords)
     if(TARGET "${first}")
-      set(first "$<TARGET_FILE:${first}>")
-    endif()
-    if(nwords EQUAL 1)
-      set(check "${first}")
-      if(TARGET "${SF_CHECK}")
-        set(check "'${first}'")
+      # A target's file lies in the build tree: quoted only if the tree's path needs it.
+      _sockfault_shell_quote(q "${CMAKE_BINARY_DIR}")
+      if("${q}" STREQUAL "${CMAKE_BINARY_DIR}")
+        set(first "$<TARGET_FILE:${first}>")
+      else()
+        set(first "'$<TARGET_FILE:${first}>'")
       endif()
-    else()
-      set(check "'${first}'")
+    elseif(nwords GREATER 1)
+      _sockfault_shell_quote(first "${first}")
+    endif()
+    set(check "${first}")
+    if(nwords GREATER 1)
       list(SUBLIST SF_CHECK 1 -1 rest)
       foreach(word IN LISTS rest)
         _sockfault_shell_quote(q "${word}")
@@ -72,7 +77,7 @@ function(sockfault_add_explore_test)
     endif()
     list(APPEND argv --check "${check}")
   endif()
-  foreach(opt TIMEOUT JOBS MAX_PER_CALL DEPTH BUDGET)
+  foreach(opt TIMEOUT JOBS MAX_PER_CALL DEPTH BUDGET EXPECT_STATUS)
     if(DEFINED SF_${opt})
       string(TOLOWER "${opt}" flag)
       string(REPLACE "_" "-" flag "${flag}")
@@ -89,6 +94,9 @@ function(sockfault_add_explore_test)
   endforeach()
   if(SF_BY_SITE)
     list(APPEND argv --by-site)
+  endif()
+  if(SF_QUIET)
+    list(APPEND argv --quiet)
   endif()
   list(APPEND argv ${SF_EXPLORE_ARGS}
        --json ${SF_REPORT_DIR}/${SF_NAME}.json

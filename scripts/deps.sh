@@ -8,10 +8,11 @@ if [[ "${1:-}" == "--help" ]]; then
 fi
 
 # build: compilers, cmake; tests: python3, socat and curl (real servers and clients), man-db
-# (man pages), strace and fiu-utils (benchmark comparisons), afl++ and the clang runtime
-# (fuzzing), chromium (the HTML report rendered in a test).
+# and groff-base (man pages, rendered with man -l), strace and fiu-utils (benchmark
+# comparisons), afl++ and the clang runtime (fuzzing), chromium (the HTML report rendered in
+# a test), pkg-config (sockfault.pc checked against an installed tree).
 packages=(build-essential cmake clang llvm libclang-rt-14-dev python3 socat curl procps
-          man-db strace fiu-utils afl++ chromium pkg-config)
+          man-db groff-base strace fiu-utils afl++ chromium pkg-config)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -20,7 +20,10 @@ int main(void)
     perror("send");
     return 1;
   }
-  shutdown(sv[0], SHUT_WR);
+  if (shutdown(sv[0], SHUT_WR) != 0) { /* else the reader would wait for more forever */
+    perror("shutdown");
+    return 1;
+  }
   char buf[128];
   size_t got = 0;
   for (;;) {

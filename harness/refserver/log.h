@@ -16,6 +16,10 @@ void rs_log_set_quiet(bool quiet);
  * stays valid until the next call for an unnamed value. */
 const char *rs_errname(int err);
 
+/* Log a failed call with its errno name: "recv: Connection reset by peer (ECONNRESET)".
+ * what must be a string literal; each use is its own rate-limited site. Needs <string.h>. */
+#define LOG_ERRNO(what, err) rs_log(what ": %s (%s)", strerror(err), rs_errname(err))
+
 #define RS_LOG_BURST 5
 #define RS_LOG_WINDOW_MS 10000
 

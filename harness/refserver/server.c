@@ -1,4 +1,5 @@
-/* server.c — the event loop: accepting, reading, writing, closing; one poll(2) per round.
+/* server.c — the event loop: connections (reading, writing, closing) and one poll(2) per
+ * round; taking new connections is accept.c.
  *
  * Three rules keep it correct under any failure of any socket call:
  *  1. A failure costs at most the connection it concerns (accept's: none at all).
@@ -24,18 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "listen.h"
 #include "log.h"
 
-#define ACCEPT_BUDGET 64      /* accepts per round, so clients can't starve each other */
-#define ACCEPT_STREAK_MAX 8   /* per-connection accept failures in a row before a pause */
-#define IDLE_WAKEUPS_MAX 3    /* "ready" yet no progress, in a row, before a pause */
 #define EINTR_RETRIES 3       /* EINTR retries before leaving the call to the next round */
 #define SEND_ROUNDS 8         /* send/process turns per connection per round */
-
-/* Log a failed call with its errno name: "recv: Connection reset by peer (ECONNRESET)".
- * Each use is its own rate-limited log site. */
-#define LOG_ERRNO(what, err) rs_log(what ": %s (%s)", strerror(err), rs_errname(err))
 
 enum conn_state {
   CONN_OPEN,     /* reading requests and sending replies */
@@ -67,7 +62,7 @@ static void set_err(struct rs_server *srv, const char *what, int err)
   snprintf(srv->err, sizeof srv->err, "%s: %s (%s)", what, strerror(err), rs_errname(err));
 }
 
-static int open_spare(bool report)
+int rs_open_spare(bool report)
 {
   int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && report) { /* EMFILE, ENFILE, ENOMEM, ...: without it, EMFILE pauses accept */
@@ -87,7 +82,7 @@ static void conn_close(struct rs_server *srv, struct rs_conn *c)
 }
 
 /* Best effort: tell a client we can't serve why, then close. */
-static void refuse(int fd)
+void rs_refuse(int fd)
 {
   static const char msg[] = "-ERR too many connections\n";
   if (send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
@@ -97,12 +92,12 @@ static void refuse(int fd)
 }
 
 /* Serve fd (connected, non-blocking). Returns 0, or -1 with fd closed. */
-static int add_conn(struct rs_server *srv, int fd, bool tcp)
+int rs_add_conn(struct rs_server *srv, int fd, bool tcp)
 {
   if (srv->nconns >= srv->cfg.max_conns) {
     rs_log("connection limit (%u) reached: refused a connection", srv->cfg.max_conns);
     snprintf(srv->err, sizeof srv->err, "too many connections");
-    refuse(fd);
+    rs_refuse(fd);
     return -1;
   }
   struct rs_conn *c = malloc(sizeof *c);
@@ -298,155 +293,6 @@ static short conn_events(struct rs_conn *c)
   return ev;
 }
 
-/* ---- accepting ----------------------------------------------------------------------- */
-
-/* Accept one connection, non-blocking and close-on-exec. Returns its fd; -1 with errno
- * from accept; or -2 when a connection was taken but had to be dropped. */
-static int accept_one(struct rs_server *srv)
-{
-  int fd;
-  if (srv->use_accept4) {
-    fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0)
-      return fd;
-    if (errno == ENOSYS)
-      srv->use_accept4 = false; /* ENOSYS: no accept4 in this kernel, for good */
-    else if (errno != EINVAL)
-      return -1;
-    /* ENOSYS, EINVAL (flags refused): plain accept + fcntl; if the socket is the
-     * problem, accept says so too */
-  }
-  fd = accept(srv->listen_fd, NULL, NULL);
-  if (fd < 0)
-    return -1;
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-      fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
-    /* EBADF, EINVAL: can't happen on a fresh fd; a blocking socket would hang the loop */
-    int err = errno;
-    LOG_ERRNO("fcntl on an accepted connection", err);
-    rs_close_fd(fd, "connection");
-    return -2;
-  }
-  return fd;
-}
-
-static void pause_listener(struct rs_server *srv, int64_t now, int ms)
-{
-  srv->listen_pause_until = now + ms;
-}
-
-/* EMFILE, ENFILE: the pending connection keeps the listener readable, so ignoring the
- * error would spin. libuv's trick: give up the spare fd and accept with it. Then, if the
- * spare can be had again, fds were not short after all (a passing or an injected error):
- * serve the connection. Otherwise refuse it and take the spare back.
- * Returns 1 when a connection was dealt with, 0 when none was pending, -1 on failure. */
-static int emfile_trick(struct rs_server *srv)
-{
-  if (srv->spare_fd < 0)
-    return -1;
-  rs_close_fd(srv->spare_fd, "spare fd");
-  srv->spare_fd = -1;
-  int fd = accept_one(srv);
-  int err = errno;
-  srv->spare_fd = open_spare(false);
-  if (fd == -2)
-    return 1;
-  if (fd < 0) {
-    if (srv->spare_fd < 0)
-      srv->spare_fd = open_spare(true);
-    if (err == EAGAIN || err == EWOULDBLOCK)
-      return 0; /* EAGAIN, EWOULDBLOCK: nothing pending after all */
-    LOG_ERRNO("accept (with the spare fd)", err);
-    return -1;
-  }
-  if (srv->spare_fd >= 0) {
-    add_conn(srv, fd, true); /* closes fd itself when it fails */
-    return 1;
-  }
-  rs_log("out of file descriptors: refused a connection");
-  refuse(fd);
-  srv->spare_fd = open_spare(true);
-  return srv->spare_fd >= 0 ? 1 : -1;
-}
-
-static void on_listener(struct rs_server *srv, int64_t now)
-{
-  for (int i = 0; i < ACCEPT_BUDGET; i++) {
-    int fd = accept_one(srv);
-    if (fd >= 0 || fd == -2) {
-      srv->accept_streak = srv->accept_idle = 0;
-      if (fd >= 0)
-        add_conn(srv, fd, true); /* closes fd itself when it fails */
-      continue;
-    }
-    int err = errno;
-    switch (err) {
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-      /* EAGAIN, EWOULDBLOCK: nothing (more) pending. Readable yet nothing, in a row:
-       * a stuck readiness (e.g. failures that leave the connection pending): pause */
-      if (i == 0 && ++srv->accept_idle >= IDLE_WAKEUPS_MAX) {
-        srv->accept_idle = 0;
-        pause_listener(srv, now, RS_RETRY_PAUSE_MS);
-      }
-      return;
-    case EINTR:
-    case ECONNABORTED:
-    case EPROTO:
-    case EPERM:
-    case ENETDOWN:
-    case ENOPROTOOPT:
-    case EHOSTDOWN:
-#ifdef ENONET
-    case ENONET:
-#endif
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
-    case ENETUNREACH:
-      /* EINTR, ECONNABORTED, EPROTO, EPERM (firewall), and the network errors accept(2)
-       * says to treat like EAGAIN (ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH,
-       * EOPNOTSUPP, ENETUNREACH): that connection failed, try the next. A long run of
-       * them pauses the listener: an injected failure leaves the connection pending. */
-      if (err != EINTR)
-        LOG_ERRNO("accept", err);
-      if (++srv->accept_streak >= ACCEPT_STREAK_MAX) {
-        pause_listener(srv, now, RS_PAUSE_MS);
-        return;
-      }
-      continue;
-    case EMFILE:
-    case ENFILE: {
-      /* EMFILE, ENFILE: out of fds */
-      int r = emfile_trick(srv);
-      if (r == 1)
-        continue;
-      if (r < 0) {
-        rs_log("accept: %s (%s) and no spare fd: pausing accept", strerror(err),
-               rs_errname(err));
-        pause_listener(srv, now, RS_PAUSE_MS);
-      }
-      return;
-    }
-    case ENOBUFS:
-    case ENOMEM:
-      /* ENOBUFS, ENOMEM: the kernel is short of memory: give it time; the connections
-       * we have keep being served meanwhile */
-      LOG_ERRNO("accept", err);
-      pause_listener(srv, now, RS_PAUSE_MS);
-      return;
-    default:
-      /* EBADF, EFAULT, EINVAL, ENOTSOCK, or undocumented: a bug if real, but a documented
-       * return: log it, pause, retry later; the pending connection is served then */
-      LOG_ERRNO("accept", err);
-      pause_listener(srv, now, RS_PAUSE_MS);
-      return;
-    }
-  }
-}
-
 /* ---- the server ---------------------------------------------------------------------- */
 
 int rs_server_open(struct rs_server *srv, const struct rs_config *cfg)
@@ -472,7 +318,7 @@ int rs_server_open(struct rs_server *srv, const struct rs_config *cfg)
   rs_store_init(srv->store);
 
   /* The spare is what EMFILE handling gives up; without one it pauses accept instead. */
-  srv->spare_fd = open_spare(true);
+  srv->spare_fd = rs_open_spare(true);
 
   if (cfg->host[0] != '\0') {
     srv->listen_fd = rs_listen_open(cfg->host, cfg->port, &srv->port, srv->err, sizeof srv->err);
@@ -498,7 +344,7 @@ int rs_server_adopt(struct rs_server *srv, int fd)
       rs_close_fd(fd, "adopted fd");
     return -1;
   }
-  return add_conn(srv, fd, false);
+  return rs_add_conn(srv, fd, false);
 }
 
 static int wait_fds(struct rs_server *srv, nfds_t n, int timeout_ms)
@@ -566,9 +412,9 @@ int rs_server_step(struct rs_server *srv, int timeout_ms)
   if (lp->fd >= 0 && lp->revents != 0) {
     if (lp->revents & POLLNVAL) { /* POLLNVAL: the listener is not open: a bug */
       rs_log("poll: listening fd %d is not open (POLLNVAL)", lp->fd);
-      pause_listener(srv, now, RS_PAUSE_MS);
+      srv->listen_pause_until = now + RS_PAUSE_MS;
     } else {
-      on_listener(srv, now); /* POLLIN, or POLLERR: accept tells */
+      rs_accept_ready(srv, now); /* POLLIN, or POLLERR: accept tells */
     }
   }
 

@@ -180,6 +180,16 @@ static bool conn_recv(struct rs_server *srv, struct rs_conn *c)
   /* ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, EIO, ENOMEM, EBADF, EFAULT, EINVAL,
    * ENOTSOCK: this connection can't be read: close it, and only it */
   LOG_ERRNO("recv", err);
+#ifdef RS_PLANTED_BUG
+  /* PLANTED BUG, compiled only into fuzz/'s sf_fuzz_refserver_planted, never shipped: the
+   * fuzz pipeline's own test (tests/fuzz) must find it. A recv failure in the middle of a
+   * request drops the connection without closing its fd. */
+  if (c->sess.in_len > 0) {
+    c->fd = -1;
+    srv->stats.conns_open--;
+    return true;
+  }
+#endif
   conn_close(srv, c);
   return true;
 }

@@ -73,6 +73,14 @@ class Installed(unittest.TestCase):
         if os.path.exists(os.path.join(BUILD, "bin", "sockfault-refserver")):
             self.assertTrue(os.path.isfile(self.path("bin/sockfault-refserver")))
 
+    def test_man_finds_the_installed_pages(self):
+        if not shutil.which("man"):
+            self.skipTest("man (man-db) not installed")
+        for section, page in (("1", "sockfault"), ("7", "sockfault-rules")):
+            p = run("man", "-M", self.path("share", "man"), "-P", "cat", section, page,
+                    env=clean_env(MANWIDTH="80"))
+            self.assertIn(page.upper(), p.stdout.splitlines()[0])
+
     def test_relocated_command_finds_its_shim(self):
         # no SOCKFAULT_SHIM: the command finds the shim from its own place in the prefix
         p = run(self.path("bin/sockfault"), "run", "-e", "socket:error=EMFILE:when=1",

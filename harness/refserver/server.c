@@ -183,8 +183,9 @@ static bool conn_recv(struct rs_server *srv, struct rs_conn *c)
 #ifdef RS_PLANTED_BUG
   /* PLANTED BUG, compiled only into fuzz/'s sf_fuzz_refserver_planted, never shipped: the
    * fuzz pipeline's own test (tests/fuzz) must find it. A recv failure in the middle of a
-   * request drops the connection without closing its fd. */
-  if (c->sess.in_len > 0) {
+   * request drops the connection without closing its fd; not on ECONNRESET, which a real
+   * peer's reset gives: only an injected fault reaches it. */
+  if (c->sess.in_len > 0 && err != ECONNRESET) {
     c->fd = -1;
     srv->stats.conns_open--;
     return true;

@@ -1,0 +1,336 @@
+/*
+ * fuzz_faults — the refserver's event loop (harness/refserver/server.c) in-process, with a
+ * fault schedule applied by the real shim: libsockfault.so is preloaded (LD_PRELOAD, or
+ * AFL_PRELOAD) and steered with sockfault_set_rules(). The input format is in schedule.h.
+ *
+ * One input, one fresh server (rs_server_open, no listener or a loopback one), one client:
+ *   1. the schedule becomes the shim's rules (after start-up: those calls are not faulted);
+ *   2. the client writes its stream chunk by chunk, the server steps (at most a bounded
+ *      number of rs_server_step(…, 0) rounds, never waiting), the client reads replies;
+ *   3. over a socketpair the client ends its stream (SHUT_WR) and the server finishes.
+ * Then, with no rules left, a second client sends PING and must get +PONG, the server is
+ * closed, and the process must hold exactly the fds it held before the input.
+ *
+ * Properties asserted:
+ *  - no crash, no undefined behaviour, no leak (ASan, UBSan, LeakSanitizer);
+ *  - what the client received is a prefix of the specification's replies (oracle.c), and
+ *    all of them when the schedule cannot cost a reply (sched_lossless);
+ *  - after the faults, a new connection is served: PING gets PONG;
+ *  - the fd count is back to its baseline once the server is closed.
+ * The client side uses raw system calls, so faults reach the server only; the server's
+ * own calls go ASan interceptor -> shim -> libc.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fuzz_check.h"
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+#ifndef ASAN_POISON_MEMORY_REGION
+#define ASAN_POISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
+#endif
+#include "oracle.h"
+#include "schedule.h"
+#include "server.h"
+#include "sockfault/sockfault.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- the client: raw system calls, invisible to the shim and its rules -------------- */
+
+static long raw_write(int fd, const void *p, size_t n)
+{
+  return syscall(SYS_sendto, fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+}
+static long raw_read(int fd, void *p, size_t n)
+{
+  return syscall(SYS_recvfrom, fd, p, n, MSG_DONTWAIT, NULL, NULL);
+}
+static void raw_close(int fd) { syscall(SYS_close, fd); }
+
+/* A connected client fd (non-blocking), its server end served by srv; -1 if the server
+ * refused it (only possible while faults are active). */
+static int client_connect(struct rs_server *srv, bool loopback)
+{
+  if (!loopback) {
+    int sv[2];
+    FZ_CHECK(syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
+             "socketpair: %s", strerror(errno));
+    if (rs_server_adopt(srv, sv[0]) != 0) {
+      raw_close(sv[1]);
+      return -1;
+    }
+    return sv[1];
+  }
+  int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  FZ_CHECK(fd >= 0, "socket: %s", strerror(errno));
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(rs_server_port(srv)),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  FZ_CHECK(syscall(SYS_connect, fd, &a, sizeof a) == 0, "connect: %s", strerror(errno));
+  /* Close with a reset: no TIME_WAIT piles up over millions of inputs. No Nagle: each
+   * chunk leaves at once, not after a delayed ACK (wall-clock time). */
+  struct linger lg = {1, 0};
+  int one = 1;
+  syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  syscall(SYS_setsockopt, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+/* One server round without waiting. A paused listener is resumed: in a fuzz run, time
+ * passes between rounds (connections' own pauses are left alone; see sched_lossless). */
+static void step(struct rs_server *srv)
+{
+  srv->listen_pause_until = 0;
+  FZ_CHECK(rs_server_step(srv, 0) == 0, "rs_server_step: %s", rs_server_error(srv));
+}
+
+/* Read what is there; returns bytes read, 0 when none, -1 at end of stream or error. */
+static long client_drain(int fd, struct fz_buf *got)
+{
+  char buf[16384];
+  long total = 0;
+  for (;;) {
+    long n = raw_read(fd, buf, sizeof buf);
+    if (n > 0) {
+      fz_buf_put(got, buf, (size_t)n);
+      total += n;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return total;
+    return total > 0 ? total : -1; /* EOF, ECONNRESET: the server closed */
+  }
+}
+
+/* Open fds, counted from /proc/self/fd through a directory fd kept open (raw getdents64:
+ * opendir's 32 KB buffer per call would cost more than the rest of an input). */
+static int count_fds(void)
+{
+  static int dir = -1;
+  if (dir < 0) {
+    dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    FZ_CHECK(dir >= 0, "/proc/self/fd: %s", strerror(errno));
+  }
+  FZ_CHECK(lseek(dir, 0, SEEK_SET) == 0, "lseek /proc/self/fd: %s", strerror(errno));
+  int n = 0;
+  char buf[4096] __attribute__((aligned(8)));
+  for (;;) {
+    long got = syscall(SYS_getdents64, dir, buf, sizeof buf);
+    FZ_CHECK(got >= 0, "getdents64 /proc/self/fd: %s", strerror(errno));
+    if (got == 0)
+      return n;
+    for (long off = 0; off < got;) {
+      unsigned short reclen;
+      memcpy(&reclen, buf + off + 16, sizeof reclen); /* struct linux_dirent64's d_reclen */
+      n++;
+      off += reclen;
+    }
+  }
+}
+
+/* The server's store is ~600 KB, so rs_server_open's malloc of it is an mmap plus fresh
+ * shadow pages under ASan: most of an input's time. The link wraps malloc/free
+ * (-Wl,--wrap, fuzz/CMakeLists.txt) to hand out one static block for that size instead,
+ * poisoned while free so ASan still reports a use after free; a second live store or one
+ * not given back by rs_server_close is an error of its own. */
+void *__real_malloc(size_t size);
+void __real_free(void *p);
+void *__wrap_malloc(size_t size);
+void __wrap_free(void *p);
+static struct rs_store store_block;
+static bool store_busy;
+
+void *__wrap_malloc(size_t size)
+{
+  if (size != sizeof store_block || store_busy)
+    return __real_malloc(size);
+  store_busy = true;
+  ASAN_UNPOISON_MEMORY_REGION(&store_block, sizeof store_block);
+  return &store_block;
+}
+
+void __wrap_free(void *p)
+{
+  if (p != &store_block) {
+    __real_free(p);
+    return;
+  }
+  FZ_CHECK(store_busy, "the store is freed twice");
+  store_busy = false;
+  ASAN_POISON_MEMORY_REGION(&store_block, sizeof store_block);
+}
+
+/* ---- the shim ------------------------------------------------------------------------ */
+
+/* libsockfault.so beside this program (OSS-Fuzz's $OUT) or in ../lib (a build tree). */
+static int find_shim(char *path, size_t len)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return -1;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash == NULL)
+    return -1;
+  *slash = '\0';
+  const char *rel[] = {"/libsockfault.so", "/../lib/libsockfault.so"};
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+    snprintf(path, len, "%s%s", exe, rel[i]);
+    if (access(path, R_OK) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+/* Without the shim this target would fuzz without faults: never do that silently. Under
+ * libFuzzer (or a plain run) it re-executes itself once with the shim preloaded; under AFL++
+ * (whose fork server is already running) it stops: use AFL_PRELOAD. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+  (void)argc;
+  if (sockfault_set_rules != NULL && sockfault_reset != NULL && sockfault_injected != NULL)
+    return 0;
+  char shim[PATH_MAX];
+  if (getenv("SF_FUZZ_REEXEC") == NULL && getenv("__AFL_SHM_ID") == NULL &&
+      find_shim(shim, sizeof shim) == 0) {
+    const char *old = getenv("LD_PRELOAD");
+    char pre[2 * PATH_MAX];
+    snprintf(pre, sizeof pre, "%s%s%s", shim, old && *old ? ":" : "", old && *old ? old : "");
+    fprintf(stderr, "fuzz_faults: libsockfault.so is not preloaded; re-executing with "
+                    "LD_PRELOAD=%s\n", pre);
+    setenv("LD_PRELOAD", pre, 1);
+    setenv("SF_FUZZ_REEXEC", "1", 1);
+    execv("/proc/self/exe", *argv);
+    fprintf(stderr, "fuzz_faults: execv /proc/self/exe: %s\n", strerror(errno));
+  }
+  fprintf(stderr, "fuzz_faults: libsockfault.so is not preloaded, so no fault would be "
+                  "injected. Run with LD_PRELOAD=<build>/lib/libsockfault.so "
+                  "(AFL++: AFL_PRELOAD=...).\n");
+  exit(1);
+}
+
+static void set_rules(const char *text)
+{
+  char err[512];
+  FZ_CHECK(sockfault_set_rules(text, err, sizeof err) == 0, "rules '%s': %s", text, err);
+  sockfault_reset();
+}
+
+static struct oracle model;
+
+/* ---- one input ----------------------------------------------------------------------- */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  struct schedule s;
+  sched_decode(&s, data, size);
+  const int fds_before = count_fds();
+
+  /* The replies a correct server gives this stream. */
+  struct oracle *o = &model;
+  oracle_init(o, 1, 1);
+  struct fz_buf want = {0}, got = {0};
+  bool quit;
+  oracle_stream(o, s.stream, s.stream_len, &want, &quit);
+
+  struct rs_server srv;
+  struct rs_config cfg = RS_CONFIG_DEFAULT;
+  cfg.max_conns = 4;
+  cfg.quiet = getenv("SF_FUZZ_VERBOSE") == NULL; /* the server's log, when reproducing */
+  if (!s.loopback)
+    cfg.host[0] = '\0';
+  set_rules("");
+  FZ_CHECK(rs_server_open(&srv, &cfg) == 0, "rs_server_open: %s", rs_server_error(&srv));
+  set_rules(s.rules);
+
+  int fd = client_connect(&srv, s.loopback);
+  FZ_CHECK(fd >= 0, "a new connection was refused: %s", rs_server_error(&srv));
+  size_t nchunks = s.stream_len / s.chunk + 1;
+  const size_t budget = 64 + 4 * nchunks + want.len / 256;
+  size_t rounds = 0, pos = 0;
+  bool closed = false;
+
+  /* The stream, a chunk at a time; two rounds per chunk, so each recv sees one chunk. */
+  while (pos < s.stream_len && !closed && rounds < budget) {
+    size_t n = s.stream_len - pos < s.chunk ? s.stream_len - pos : s.chunk;
+    long w = raw_write(fd, s.stream + pos, n);
+    if (w > 0)
+      pos += (size_t)w;
+    else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      break; /* EPIPE, ECONNRESET: the server closed the connection */
+    for (int k = 0; k < 2; k++, rounds++) {
+      step(&srv);
+      if (client_drain(fd, &got) < 0)
+        closed = true;
+    }
+  }
+  /* End of stream: over a socketpair the client half-closes, and the server answers what
+   * it has and closes. Over TCP the client stays (a half-close would leave it in TIME_WAIT
+   * once the server closes, and a long campaign would run out of ports); it closes with a
+   * reset later. Either way, rounds stop when nothing arrives any more: a connection that
+   * paused itself (wall-clock time) would not move within this run anyway. */
+  if (!s.loopback)
+    syscall(SYS_shutdown, fd, SHUT_WR);
+  for (int idle = 0; !closed && idle < 4 && rounds < budget; rounds++) {
+    if (s.loopback && got.len >= want.len)
+      break;
+    step(&srv);
+    long r = client_drain(fd, &got);
+    closed = r < 0;
+    idle = r > 0 ? 0 : idle + 1;
+  }
+
+  FZ_CHECK(got.len <= want.len && (got.len == 0 || memcmp(got.p, want.p, got.len) == 0),
+           "under '%s' the client got replies the specification does not give:\n  got  "
+           "'%.*s'\n  want '%.*s'", s.rules, (int)(got.len < 200 ? got.len : 200), got.p,
+           (int)(want.len < 200 ? want.len : 200), want.p ? want.p : "");
+  if (sched_lossless(&s))
+    FZ_CHECK(got.len == want.len && (closed || s.loopback),
+             "under '%s' (%llu injected, none that may cost a reply) the client got %zu of %zu "
+             "bytes%s", s.rules, sockfault_injected(), got.len, want.len,
+             closed ? "" : " and the connection stayed open");
+
+  /* After the faults: a new client is served. */
+  raw_close(fd);
+  set_rules("");
+  fd = client_connect(&srv, s.loopback);
+  FZ_CHECK(fd >= 0, "after '%s' a new connection was refused: %s", s.rules,
+           rs_server_error(&srv));
+  FZ_CHECK(raw_write(fd, "PING\n", 5) == 5, "client write: %s", strerror(errno));
+  struct fz_buf pong = {0};
+  for (int k = 0; k < 16 && pong.len < 6; k++) {
+    step(&srv);
+    client_drain(fd, &pong);
+  }
+  FZ_CHECK(pong.len == 6 && memcmp(pong.p, "+PONG\n", 6) == 0,
+           "after '%s' PING got '%.*s' instead of +PONG", s.rules, (int)pong.len,
+           pong.p ? pong.p : "");
+  raw_close(fd);
+  rs_server_close(&srv);
+  FZ_CHECK(!store_busy, "rs_server_close did not free the store");
+
+  const int fds_after = count_fds();
+  FZ_CHECK(fds_after == fds_before, "after '%s' the process holds %d fds, %d before", s.rules,
+           fds_after, fds_before);
+  fz_buf_free(&want);
+  fz_buf_free(&got);
+  fz_buf_free(&pong);
+  return 0;
+}

@@ -1,15 +1,20 @@
-/* The benchmark's target: one socket, closed. Two failure points per errno of socket. */
+/* The benchmark's target: N sockets (argv[1], default 1), each opened and closed, so explore
+ * has N occurrences of socket and of close, each with its documented errnos. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    perror("socket");
-    return 1;
+  int n = argc > 1 ? atoi(argv[1]) : 1;
+  for (int i = 0; i < n && i < 1000; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+      perror("socket");
+      return 1;
+    }
+    close(fd);
   }
-  close(fd);
   return 0;
 }

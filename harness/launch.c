@@ -179,7 +179,12 @@ int sf_validate_rules(const char *rules, const char *rules_file, char *err, size
     static char buf[64 * 1024];
     size_t n = fread(buf, 1, sizeof buf, f);
     int too_big = n == sizeof buf;
+    int read_errno = ferror(f) ? errno : 0; /* a directory reads as EISDIR, not as empty */
     fclose(f);
+    if (read_errno) {
+      snprintf(err, errlen, "%s: %s", rules_file, strerror(read_errno));
+      return -1;
+    }
     if (too_big) {
       snprintf(err, errlen, "%s: larger than %zu bytes", rules_file, sizeof buf - 1);
       return -1;

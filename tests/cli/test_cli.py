@@ -238,6 +238,13 @@ class RulesFile(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_directory_is_an_error(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = run_cli("run", "-f", d, "--", PROBE, "nsocket", "1")
+            self.assertEqual(p.returncode, 3)
+            self.assertIn(f"{d}: Is a directory", p.stderr)
+            self.assertEqual(p.stdout, "")
+
     def test_cli_and_file_combine(self):
         with tempfile.NamedTemporaryFile("w", suffix=".rules", delete=False) as f:
             f.write("socket:error=EMFILE:when=1\n")

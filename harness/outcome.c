@@ -72,6 +72,15 @@ static void sf_exit_words(const struct sf_runres *res, const char *tail, char *b
            msg);
 }
 
+/* A check passed: the server did serve before whatever happened next. */
+static bool sf_served(const struct sf_runres *res)
+{
+  for (int i = 0; i < res->checks; i++)
+    if (res->check_status[i] == 0)
+      return true;
+  return false;
+}
+
 void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
               struct sf_point *p)
 {
@@ -128,6 +137,9 @@ void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
            res->cpu_percent);
   else if (server && !res->ready)
     sf_set(p, SF_C_ERROR_EXIT, "%s, before listening", words);
+  else if (server && res->exited_early && !sf_served(res) &&
+           (res->checks_started == 0 || res->fired_before_checks))
+    sf_set(p, SF_C_ERROR_EXIT, "%s, after listening but before serving", words);
   else if (server && res->exited_early)
     sf_set(p, SF_C_STOPPED_SERVING, "%s after the fault, while serving", words);
   else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0 &&

@@ -196,6 +196,8 @@ static void sf_start_check(struct sf_active *a, long long now)
   const unsigned long long all = n >= 64 ? ~0ull : (1ull << n) - 1;
   sf_logscan_poll(&a->scan, a->log);
   a->check_after_fault = (a->scan.fired & all) == all;
+  if (a->res->checks_started++ == 0)
+    a->res->fired_before_checks = a->check_after_fault;
   char *cmd = sf_subst(a->spec->check, a->res->port, a->dir);
   a->check_done = false;
   a->check_pid = cmd ? sf_spawn_check(cmd, a->dir) : -1;

@@ -42,10 +42,12 @@ struct sf_runres {
   bool spinning;           /* CPU time close to wall time when judged stuck */
   int cpu_percent;         /* % of the time it ran or waited to run, for the report */
   bool ready;              /* a listen succeeded */
-  int checks;              /* checks run */
+  int checks;              /* checks run to their end */
+  int checks_started;      /* checks started (the last may have been cut short) */
   int check_status[SF_MAX_CHECKS]; /* shell status of each: 0 passed */
   int verdict;             /* the check that judges availability: the first one started
                             * after every rule had fired; -1 if none */
+  bool fired_before_checks;/* every rule had fired when the first check started */
   unsigned long long fired;/* rule bits that fired */
   int sockets;             /* open at exit (root process), -1 unknown */
   long long duration_ms, cpu_ms;

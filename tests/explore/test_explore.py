@@ -237,6 +237,26 @@ class TargetsTest(Base):
         self.assertNoFindings(explore("--", target("swallow_ok")))
 
 
+class NotReachedTest(Base):
+    def test_not_reached(self):
+        """trivial opens 2 sockets in its first run (the baseline) and 1 afterwards: the
+        point on the 2nd socket never fires, and says so rather than passing for ok."""
+        state = tempfile.mkdtemp()
+        try:
+            x = Explore(["--calls", "socket", "--errnos", "EMFILE", "--timeout", "3", "--",
+                         target("trivial"), "2", os.path.join(state, "ran")])
+            self.assertSane(x, 0)
+            got = {p["rules"]: (p["class"], p["fired"]) for p in x.report["points"]}
+            self.assertEqual(got, {"socket:error=EMFILE:when=1": ("error-exit", True),
+                                   "socket:error=EMFILE:when=2": ("not-reached", False)})
+            suite = x.junit.find("testsuite")
+            self.assertEqual(suite.get("skipped"), "1")
+            self.assertIn("2 runs, 1 not-reached, 1 error-exit", x.out)
+            x.cleanup()
+        finally:
+            shutil.rmtree(state)
+
+
 class ReportTest(Base):
     def test_matrix(self):
         x = server("accept_crash_bug", "--calls", "accept")

@@ -17,7 +17,8 @@
 #include "sockfault/sockfault.h"
 #include "state.h"
 
-struct sf_state sf_g = {.slow = ~UINT64_C(0), .log_fd = -1, .inherit = true};
+/* Zero-initialised (state.h): log_fd and inherit get their values in sf_init. */
+struct sf_state sf_g;
 
 static __thread int sf_in_init __attribute__((tls_model("initial-exec")));
 
@@ -128,7 +129,7 @@ void sf_arm(void)
     slow |= SF_ALL_CALLS;
   if (sf_g.track_fds)
     slow |= creators;
-  atomic_store_explicit(&sf_g.slow, slow, memory_order_release);
+  atomic_store_explicit(&sf_g.fast, SF_ALL_CALLS & ~slow, memory_order_release);
 }
 
 static void sf_seed_rules(void)
@@ -186,6 +187,8 @@ void sf_init(void)
     return;
   }
   sf_in_init = 1;
+  sf_g.log_fd = -1;
+  sf_g.inherit = true;
   sf_real_resolve();
   if (getauxval(AT_SECURE)) {
     /* set-uid/set-gid: the environment is the attacker's; faults and log are ignored. */

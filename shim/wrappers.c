@@ -102,8 +102,8 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
   __attribute__((visibility("default"))) ret SF_WRAP(name) params                          \
   {                                                                                        \
     ret(*real_) params = SF_REAL_PTR(name);                                                \
-    if (SF_LIKELY(!(atomic_load_explicit(&sf_g.slow, memory_order_relaxed) &              \
-                    SF_CALL_BIT(SF_ID_##name))))                                           \
+    if (SF_LIKELY(atomic_load_explicit(&sf_g.fast, memory_order_relaxed) &                \
+                  SF_CALL_BIT(SF_ID_##name)))                                              \
       return real_ args;                                                                   \
     struct sf_ctx c = {.call = SF_ID_##name, .fd = -1, .family = -1, .type = -1,          \
                        .port = -1, .peer = -1, .site = __builtin_return_address(0)};       \

@@ -1,19 +1,19 @@
 #!/bin/sh
 # The explore proof: `sockfault explore` over sockfault-refserver, every call it makes
 # while serving rs_check (every command and error reply), every documented errno,
-# occurrences 1..8; zero findings, fd-leak included. Prints the matrix either way.
+# occurrences 1..8 (by default); zero findings, fd-leak included. Prints the matrix either way.
 #
-# usage: explore_proof.sh SOCKFAULT REFSERVER RS_CHECK JSON-REPORT [JOBS]
+# usage: explore_proof.sh SOCKFAULT REFSERVER RS_CHECK JSON-REPORT [JOBS [MAX-PER-CALL]]
 set -u
 if [ $# -lt 4 ]; then
-  echo "usage: explore_proof.sh SOCKFAULT REFSERVER RS_CHECK JSON-REPORT [JOBS]" >&2
+  echo "usage: explore_proof.sh SOCKFAULT REFSERVER RS_CHECK JSON-REPORT [JOBS [MAX-PER-CALL]]" >&2
   exit 2
 fi
-cli=$1 server=$2 check=$3 json=$4 jobs=${5:-2}
+cli=$1 server=$2 check=$3 json=$4 jobs=${5:-2} max=${6:-8}
 out=$(mktemp "${TMPDIR:-/tmp}/explore-proof.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 start=$(date +%s)
-"$cli" explore --jobs "$jobs" --max-per-call 8 \
+"$cli" explore --jobs "$jobs" --max-per-call "$max" \
   --fail-on crash,sanitizer,hang,silent,stopped-serving,fd-leak \
   --json "$json" --check "$check {port}" \
   -- "$server" --listen 127.0.0.1:{port} --check-fds >"$out" 2>&1

@@ -206,8 +206,9 @@ def main():
     ap.add_argument("--per-conn", type=int, default=200)
     ap.add_argument("--think", type=int, default=100)
     ap.add_argument("--depth", type=int, default=8)
-    ap.add_argument("--window-rate", type=int, default=6000,
-                    help="fault window: about this many intercepted calls per second")
+    ap.add_argument("--window-rate", type=int,
+                    help="fault window: this many intercepted calls per second of the soak "
+                         "(default 12 per connection: the paced load makes about 15)")
     ap.add_argument("--rss-tolerance-kb", type=int, default=1024)
     ap.add_argument("--sanitized", action="store_true")
     ap.add_argument("--keep", action="store_true")
@@ -216,7 +217,11 @@ def main():
     calls = a.calls or ("all" if soak else "accept,accept4,recv,send,setsockopt")
     k = a.connections
 
-    nofile = raise_nofile(2 * k + 256)
+    try:
+        nofile = raise_nofile(k + 256)  # per process: the server and rs_load each hold K
+    except (Failed, ValueError, OSError) as e:
+        log(f"FAIL: {e}")
+        return 1
     tmp = tempfile.mkdtemp(prefix="sockfault-soak.")
     env = dict(os.environ, LD_PRELOAD=a.shim)
     for v in ("SOCKFAULT_FILE", "SOCKFAULT_INHERIT"):
@@ -235,7 +240,7 @@ def main():
         first = 1 + sum(1 for c in startup_calls(a, tmp, env) if "all" in names or c in names)
         rule = f"{calls}:error=any:prob={a.prob}:seed={a.seed}"
         if soak:
-            last = first + int(a.window_rate * a.seconds)
+            last = first + int((a.window_rate or 12 * k) * a.seconds)
             rules = f"{rule}:when={first}..{last};{calls}:error=any:when={last + 1}"
         else:
             rules = f"{rule}:when={first}+"

@@ -169,7 +169,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {NULL, 0, NULL, 0}};
   struct sf_report *r = &x->rep;
   char err[512];
-  unsigned u;
+  unsigned u = 0;
   opterr = 0;
   optind = 1;
   for (;;) {

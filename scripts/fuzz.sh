@@ -68,7 +68,11 @@ else
 fi
 build=$(cd "$root" && mkdir -p "$build" && cd "$build" && pwd)
 if ((!nobuild)); then
-  [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DSOCKFAULT_WERROR=ON "${cfg[@]}" >/dev/null
+  if [[ -f $build/CMakeCache.txt ]]; then # an existing tree: turn the options on, keep its compiler
+    cmake -S "$root" -B "$build" "${cfg[@]:1}" >/dev/null
+  else
+    cmake -S "$root" -B "$build" -DSOCKFAULT_WERROR=ON "${cfg[@]}" >/dev/null
+  fi
   targets=("$bin" sockfault)
   [[ $preload == desock ]] && targets+=(sf_afl_desock)
   AFL_QUIET=1 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null ||
@@ -97,7 +101,12 @@ regress=$(cd "$regress" && pwd)
 seedfiles=("$root/corpus/$seeds"/* "$root/corpus/regressions/${target%_planted}"/*)
 [[ -z $seeddir ]] || seedfiles=("$seeddir"/*)
 for f in "${seedfiles[@]}"; do
-  [[ -f $f && $f != *.note ]] && cp "$f" "$out/seeds/$(basename "$(dirname "$f")")-$(basename "$f")"
+  [[ -f $f && $f != *.note ]] || continue
+  # A seed past 4 KB (libFuzzer's default -max_len) raises the length of every mutant and
+  # slows each execution for little gain (the store is searched linearly): campaigns start
+  # without those; the replay test still runs them.
+  (($(stat -c %s "$f") > 4096)) && continue
+  cp "$f" "$out/seeds/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 dictf=$root/fuzz/$dict.dict
 echo "fuzz.sh: $target with $engine, ${time}s, $jobs job(s): $out"

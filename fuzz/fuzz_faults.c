@@ -199,16 +199,17 @@ static int find_shim(char *path, size_t len)
   return -1;
 }
 
-/* Without the shim this target would fuzz without faults: never do that silently. Under
- * libFuzzer (or a plain run) it re-executes itself once with the shim preloaded; under AFL++
- * (whose fork server is already running) it stops: use AFL_PRELOAD. */
+/* Without the shim this target would fuzz without faults: never do that silently. It
+ * re-executes itself once with the shim preloaded (engines' runners such as OSS-Fuzz's cannot
+ * set LD_PRELOAD; AFL++'s driver starts its fork server only after this function), and stops
+ * if the shim cannot be found. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   (void)argc;
   if (sockfault_set_rules != NULL && sockfault_reset != NULL && sockfault_injected != NULL)
     return 0;
   char shim[PATH_MAX];
-  if (getenv("SF_FUZZ_REEXEC") == NULL && getenv("__AFL_SHM_ID") == NULL &&
+  if (getenv("SF_FUZZ_REEXEC") == NULL &&
       find_shim(shim, sizeof shim) == 0) {
     const char *old = getenv("LD_PRELOAD");
     char pre[2 * PATH_MAX];

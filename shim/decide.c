@@ -60,10 +60,12 @@ static int sf_fd_kind(int fd, int *family, int *type)
   return 1;
 }
 
+/* Whether the fd is a socket now: one fstat, never the cache (the number may have been
+ * reused behind the shim's back), and no family/type lookup unless someone needs it. */
 int sf_fd_is_socket(int fd)
 {
-  int f, t;
-  return sf_fd_kind(fd, &f, &t);
+  struct stat st;
+  return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 void sf_ctx_kind(struct sf_ctx *c)

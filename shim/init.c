@@ -116,14 +116,16 @@ void sf_arm(void)
   uint64_t armed = 0;
   for (unsigned i = 0; i < sf_g.rules.n; i++)
     armed |= sf_g.rules.rule[i].calls;
-  const uint64_t fdcalls = SF_CALL_BIT(SF_ID_read) | SF_CALL_BIT(SF_ID_write) |
-                           SF_CALL_BIT(SF_ID_readv) | SF_CALL_BIT(SF_ID_writev) |
-                           SF_CALL_BIT(SF_ID_close);
   const uint64_t creators = SF_CALL_BIT(SF_ID_socket) | SF_CALL_BIT(SF_ID_socketpair) |
                             SF_CALL_BIT(SF_ID_accept) | SF_CALL_BIT(SF_ID_accept4) |
                             SF_CALL_BIT(SF_ID_close);
   sf_g.armed = armed;
-  sf_g.track_fds = sf_g.log_level != SF_LOG_OFF || (armed & fdcalls) != 0;
+  /* The family/type cache pays for itself only when something reads family or type on
+   * fd calls (the log, family=/type= filters); whether an fd is a socket is one fstat. */
+  bool kinds = false;
+  for (unsigned i = 0; i < sf_g.rules.n; i++)
+    kinds |= (sf_g.rules.rule[i].filters & (SF_F_FAMILY | SF_F_TYPE)) != 0;
+  sf_g.track_fds = sf_g.log_level != SF_LOG_OFF || kinds;
   uint64_t slow = armed;
   if (sf_g.log_level != SF_LOG_OFF)
     slow |= SF_ALL_CALLS;

@@ -41,7 +41,7 @@ struct sf_state {
   _Atomic int init;
   struct sf_ruleset rules;
   uint64_t armed;       /* calls some rule covers */
-  bool track_fds;       /* a rule covers a generic fd call, or the log is on */
+  bool track_fds;       /* cache family/type at creation: the log or a family/type filter */
   bool inherit;         /* faults reach child processes (SOCKFAULT_INHERIT) */
   _Atomic uint64_t count[SF_MAX_RULES]; /* calls each rule matched */
   _Atomic uint64_t fired[SF_MAX_RULES];  /* failures each rule injected */

@@ -22,6 +22,7 @@
 
 #define RC_DEADLINE_MS 4000
 #define RC_LONG_LINE 1100 /* > RS_LINE_MAX (1024): "-ERR line too long" */
+#define RC_SPLIT_PAUSE_NS 5000000 /* between the parts of a split request */
 
 struct rc {
   int fd;
@@ -193,19 +194,26 @@ static int rc_session(struct rc *c)
   unsigned long reqs = 0;
   snprintf(key, sizeof key, "rc%ld", (long)getpid()); /* its own key: checks may overlap */
 
-  struct step { const char *req, *want; } steps[] = {
-      {"PING\n", "+PONG"},
-      {"ECHO hello,  world \n", "+hello,  world "},
-      {"ECHO\n", "-ERR wrong number of arguments for 'ECHO'"},
-      {"GET\n", "-ERR wrong number of arguments for 'GET'"},
-      {"SET onlykey\n", "-ERR wrong number of arguments for 'SET'"},
-      {"PING extra\n", "-ERR wrong number of arguments for 'PING'"},
-      {"NOPE x\n", "-ERR unknown command 'NOPE'"},
-      {"\n", "-ERR empty request"},
-      {"PI\001NG\n", "-ERR invalid byte in request"},
+  /* split: send that many bytes, pause, then the rest, so that the server holds a partial
+   * line when its next recv comes (a failure there must not lose the connection's fd) */
+  struct step { const char *req, *want; size_t split; } steps[] = {
+      {"PING\n", "+PONG", 0},
+      {"ECHO hello,  world \n", "+hello,  world ", 8},
+      {"ECHO\n", "-ERR wrong number of arguments for 'ECHO'", 0},
+      {"GET\n", "-ERR wrong number of arguments for 'GET'", 2},
+      {"SET onlykey\n", "-ERR wrong number of arguments for 'SET'", 0},
+      {"PING extra\n", "-ERR wrong number of arguments for 'PING'", 0},
+      {"NOPE x\n", "-ERR unknown command 'NOPE'", 0},
+      {"\n", "-ERR empty request", 0},
+      {"PI\001NG\n", "-ERR invalid byte in request", 0},
   };
   for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-    if (rc_send(c, steps[i].req, strlen(steps[i].req)) != 0 ||
+    size_t len = strlen(steps[i].req), first = steps[i].split;
+    if (first && rc_send(c, steps[i].req, first) != 0)
+      return -1;
+    if (first)
+      nanosleep(&(struct timespec){0, RC_SPLIT_PAUSE_NS}, NULL);
+    if (rc_send(c, steps[i].req + first, len - first) != 0 ||
         rc_expect(c, steps[i].req, steps[i].want) != 0)
       return -1;
     reqs++;

@@ -68,6 +68,8 @@ struct rl_conn {
   long long last_progress;  /* ms */
   long long next_fill;      /* --think: don't queue the next batch before (ms) */
   size_t out_head, out_len;
+  size_t hold_at;           /* non-zero: send out[out_head..hold_at) only, until release_at */
+  long long release_at;
   char out[RL_DEPTH_MAX * RL_REQ_MAX];
   size_t in_len;
   char in[RL_IN_CAP];
@@ -235,6 +237,7 @@ static void rl_start(struct rl_run *r, struct rl_conn *c, long long now)
   c->lport = 0;
   c->last_progress = now;
   c->next_fill = 0;
+  c->hold_at = 0;
   r->started++;
   c->fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0) {
@@ -271,12 +274,20 @@ static void rl_fill(struct rl_run *r, struct rl_conn *c, long long now)
   }
   if (c->out_head > 0 && c->out_head == c->out_len)
     c->out_head = c->out_len = 0;
+  size_t last = c->out_len;
   while (c->sent <= c->nreq && c->sent - c->got < r->o.depth &&
          sizeof c->out - c->out_len >= RL_REQ_MAX) {
+    last = c->out_len;
     rl_request(c, c->sent, c->out + c->out_len, RL_REQ_MAX, want, sizeof want);
     c->out_len += strlen(c->out + c->out_len);
     c->sent++;
     r->requests_sent++;
+  }
+  /* One batch in four ends with a request cut in two, the second part a few ms later:
+   * the server then holds a partial line when its recv comes, as TCP can split anywhere. */
+  if (last < c->out_len && !c->hold_at && rl_rand(r) % 4 == 0) {
+    c->hold_at = last + 1 + (size_t)(rl_rand(r) % (c->out_len - last - 1));
+    c->release_at = now + 2 + (long long)(rl_rand(r) % 8);
   }
 }
 
@@ -331,8 +342,11 @@ static void rl_io(struct rl_run *r, struct rl_conn *c, short rev, long long now)
   }
   if (c->state == S_RUN && (rev & POLLOUT)) {
     rl_fill(r, c, now);
-    while (c->out_head < c->out_len) {
-      ssize_t n = send(c->fd, c->out + c->out_head, c->out_len - c->out_head, MSG_NOSIGNAL);
+    for (;;) {
+      size_t end = c->hold_at ? c->hold_at : c->out_len;
+      if (c->out_head >= end)
+        break;
+      ssize_t n = send(c->fd, c->out + c->out_head, end - c->out_head, MSG_NOSIGNAL);
       if (n > 0) {
         c->out_head += (size_t)n;
         c->last_progress = now;
@@ -500,6 +514,7 @@ static int rl_loop(struct rl_run *r)
     long long now = rl_now_ms();
     bool more = r->o.requests ? one_each < r->o.slots : now < stop_new;
     unsigned active = 0;
+    bool holding = false;
     for (unsigned i = 0; i < r->o.slots; i++) {
       struct rl_conn *c = &r->conns[i];
       if (c->state == S_IDLE && more && r->connecting < RL_CONNECTING_MAX &&
@@ -514,16 +529,20 @@ static int rl_loop(struct rl_run *r)
         rl_end(r, c, RL_STALLED, "still running at the run's hard limit");
       if (c->state == S_RUN)
         rl_fill(r, c, now); /* --think: the next batch may be due */
+      if (c->hold_at && now >= c->release_at)
+        c->hold_at = 0; /* the rest of the cut request may go */
+      holding = holding || c->hold_at;
       struct pollfd *p = &r->pfds[i];
       p->fd = c->state == S_IDLE ? -1 : c->fd;
-      p->events = c->state == S_CONNECTING ? POLLOUT
-                  : c->out_head < c->out_len ? (POLLIN | POLLOUT) : POLLIN;
+      p->events = c->state == S_CONNECTING                           ? POLLOUT
+                  : c->out_head < (c->hold_at ? c->hold_at : c->out_len) ? (POLLIN | POLLOUT)
+                                                                         : POLLIN;
       p->revents = 0;
       active += c->state != S_IDLE;
     }
     if (!active && !more)
       break;
-    int n = poll(r->pfds, r->o.slots, 50);
+    int n = poll(r->pfds, r->o.slots, holding ? 2 : 50);
     if (n < 0 && errno != EINTR) {
       perror("rs_load: poll");
       return -1;

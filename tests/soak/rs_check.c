@@ -159,16 +159,17 @@ static int rc_connect(struct rc *c, const char *host, unsigned port)
   memset(&ss, 0, sizeof ss);
   struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1 && (ntohl(v4->sin_addr.s_addr) >> 24) == 127) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons((uint16_t)port);
     sl = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1 &&
+             IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr)) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons((uint16_t)port);
     sl = sizeof *v6;
   } else {
-    return rc_fail("'%s': not a numeric address", host);
+    return rc_fail("'%s': not a loopback address (127.0.0.0/8 or ::1)", host);
   }
   c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0)

@@ -3,9 +3,6 @@
  * and a bit test before the tail call; everything else is on the slow path in sf_enter and
  * sf_leave. No _GNU_SOURCE here: glibc's GNU prototypes use transparent unions for socket
  * addresses, and ours must match the plain POSIX ones.
- *
- * The fuzz harness compiles this file again with SF_WRAP/SF_REAL_PTR redefined, giving
- * prefixed wrappers that call libc directly (fuzz/README).
  */
 #undef _FORTIFY_SOURCE
 #define _DEFAULT_SOURCE
@@ -19,12 +16,6 @@
 #include "state.h"
 
 int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags);
-
-#ifndef SF_WRAP
-#define SF_WRAP(name) name
-#define SF_REAL_PTR(name) sf_real.name
-#define SF_REAL_NAME(name) #name
-#endif
 
 static __thread int sf_depth __attribute__((tls_model("initial-exec")));
 
@@ -116,9 +107,9 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
     int rule_;                                                                             \
     uint64_t n_ = 0;                                                                       \
     int inject_ = sf_enter(&c, &rule_, &n_);                                               \
-    ret(*real_) params = SF_REAL_PTR(name);                                                \
+    ret(*real_) params = sf_real.name;                                                \
     if (SF_UNLIKELY(real_ == NULL)) {                                                      \
-      void *sym_ = sf_real_lookup(SF_REAL_NAME(name));                                     \
+      void *sym_ = sf_real_lookup(#name);                                     \
       memcpy(&real_, &sym_, sizeof sym_);                                                  \
       if (real_ == NULL) {                                                                 \
         sf_note("no next definition of ", #name, " (is the shim linked statically?)");    \
@@ -143,11 +134,11 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
     errno = saved_;                                                                        \
     return r_;                                                                             \
   }                                                                                        \
-  __attribute__((visibility("default"))) ret SF_WRAP(name) params                          \
+  __attribute__((visibility("default"))) ret name params                          \
   {                                                                                        \
     if (SF_LIKELY(atomic_load_explicit(&sf_g.fast, memory_order_relaxed) &                \
                   SF_CALL_BIT(SF_ID_##name)))                                              \
-      return SF_REAL_PTR(name) args;                                                       \
+      return sf_real.name args;                                                       \
     return sf_slow_##name(__builtin_return_address(0), SF_UNPAREN args);                   \
   }
 #include "calls.def"

@@ -10,10 +10,11 @@
 #include "sockfault/exit.h"
 
 static const char sf_merge_help[] =
-    "usage: sockfault merge [--json FILE] [--junit FILE] [-q] REPORT.json...\n"
+    "usage: sockfault merge [--json FILE] [--junit FILE] [--html FILE] [-q] REPORT.json...\n"
     "\n"
     "Combines the JSON reports of the shards of one exploration (explore --shard I/N) into\n"
-    "one report: the matrix and findings on stdout, --json/--junit as explore writes them.\n"
+    "one report: the matrix and findings on stdout, --json/--junit/--html as explore writes\n"
+    "them.\n"
     "The reports must come from the same program, arguments, check and options.\n"
     "Exit status: 0 no findings, 1 findings, 2 usage, 4 a report is unreadable, malformed,\n"
     "or does not belong with the others.\n";
@@ -59,10 +60,11 @@ int sf_cmd_merge(int argc, char **argv)
 {
   static const struct option opts[] = {{"json", required_argument, NULL, 'j'},
                                        {"junit", required_argument, NULL, 'u'},
+                                       {"html", required_argument, NULL, 'H'},
                                        {"quiet", no_argument, NULL, 'q'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *json = NULL, *junit = NULL;
+  const char *json = NULL, *junit = NULL, *html = NULL;
   int quiet = 0;
   opterr = 0;
   optind = 1;
@@ -75,6 +77,8 @@ int sf_cmd_merge(int argc, char **argv)
       json = optarg;
     else if (c == 'u')
       junit = optarg;
+    else if (c == 'H')
+      html = optarg;
     else if (c == 'q')
       quiet = 1;
     else if (c == 'h') {
@@ -158,7 +162,12 @@ int sf_cmd_merge(int argc, char **argv)
     sf_err("merge", "--junit %s", err);
     status = SOCKFAULT_EXIT_INTERNAL;
   }
-  if (!quiet && !(json && strcmp(json, "-") == 0) && !(junit && strcmp(junit, "-") == 0))
+  if (html && sf_report_save(&out, html, sf_report_write_html, err, sizeof err) != 0) {
+    sf_err("merge", "--html %s", err);
+    status = SOCKFAULT_EXIT_INTERNAL;
+  }
+  if (!quiet && !(json && strcmp(json, "-") == 0) && !(junit && strcmp(junit, "-") == 0) &&
+      !(html && strcmp(html, "-") == 0))
     sf_report_write_text(&out, stdout);
 out_shallow:
   /* out shares its header strings with in[0]: free only its points */

@@ -43,6 +43,8 @@ static const char sf_explore_help[] =
     "  --expect-status N    PROG's normal exit status when not a server (default 0)\n"
     "  --json FILE          the report as JSON ('-' for stdout; schema in docs/explore.md)\n"
     "  --junit FILE         the report as JUnit XML, one testcase per point\n"
+    "  --html FILE          the report as one self-contained HTML page: the matrix as a\n"
+    "                       grid, each cell's runs, the baseline's calls\n"
     "  -q, --quiet          no table on stdout\n"
     "  -h, --help           this text\n"
     "\n"
@@ -54,7 +56,7 @@ static volatile sig_atomic_t sf_stop_sig;
 static void sf_on_stop(int sig) { sf_stop_sig = sig; }
 
 struct sf_xopts {
-  const char *json, *junit;
+  const char *json, *junit, *html;
   unsigned jobs;
   bool quiet;
 };
@@ -155,7 +157,7 @@ static int sf_parse_shard(const char *s, unsigned *i, unsigned *n)
 static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xopts *o)
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
-         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT };
+         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
@@ -165,6 +167,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"fail-on", required_argument, NULL, O_FAILON},
       {"expect-status", required_argument, NULL, O_STATUS},
       {"json", required_argument, NULL, O_JSON},     {"junit", required_argument, NULL, O_JUNIT},
+      {"html", required_argument, NULL, O_HTML},
       {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct sf_report *r = &x->rep;
@@ -212,6 +215,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       break;
     case O_JSON: o->json = optarg; break;
     case O_JUNIT: o->junit = optarg; break;
+    case O_HTML: o->html = optarg; break;
     case 'q': o->quiet = true; break;
     case 'h': fputs(sf_explore_help, stdout); return 0;
     default: return sf_bad_option("explore", argc, argv, before);
@@ -229,10 +233,13 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     sf_err("explore", "--check '': the check command is empty");
     return SOCKFAULT_EXIT_USAGE;
   }
-  if (o->json && o->junit && strcmp(o->json, o->junit) == 0 && strcmp(o->json, "-") != 0) {
-    sf_err("explore", "--json and --junit both name '%s'", o->json);
-    return SOCKFAULT_EXIT_USAGE;
-  }
+  const char *outs[3] = {o->json, o->junit, o->html}, *names[3] = {"--json", "--junit", "--html"};
+  for (int i = 0; i < 3; i++)
+    for (int j = i + 1; j < 3; j++)
+      if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0) {
+        sf_err("explore", "%s and %s both name '%s'", names[i], names[j], outs[i]);
+        return SOCKFAULT_EXIT_USAGE;
+      }
   return -1;
 }
 
@@ -413,8 +420,12 @@ static int sf_outputs(const struct sf_explore *x, const struct sf_xopts *o)
     sf_err("explore", "--junit %s", err);
     rc = -1;
   }
+  if (o->html && sf_report_save(&x->rep, o->html, sf_report_write_html, err, sizeof err) != 0) {
+    sf_err("explore", "--html %s", err);
+    rc = -1;
+  }
   if (!o->quiet && !(o->json && strcmp(o->json, "-") == 0) &&
-      !(o->junit && strcmp(o->junit, "-") == 0))
+      !(o->junit && strcmp(o->junit, "-") == 0) && !(o->html && strcmp(o->html, "-") == 0))
     sf_report_write_text(&x->rep, stdout);
   return rc;
 }
@@ -470,6 +481,8 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
     goto out;
   }
   long ns = sf_points_singles(x, base_res.calls, base_res.ncalls);
+  if (ns >= 0 && sf_explore_timeline(r, base_res.calls, base_res.ncalls) != 0)
+    ns = -1;
   if (r->total_points == 0) {
     char seen[1024] = "";
     size_t k = 0;

@@ -32,6 +32,10 @@ unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsig
  * the shard; sets rep.total_points. Returns the number added, -1 when out of memory. */
 long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, size_t ncalls);
 
+/* Keep the first SF_TIMELINE_MAX of the baseline's calls in rep.baseline for the reports.
+ * 0, or -1 when out of memory. */
+int sf_explore_timeline(struct sf_report *r, const struct sf_logcall *calls, size_t ncalls);
+
 /* Add --depth 2 pairs grown from the single points already judged (res[i] is the run of
  * the i-th point of the report, with its calls kept). At most budget; returns how many. */
 long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t nsingles,

@@ -2,6 +2,7 @@
  * occurrence (or call site), per errno; and for --depth 2, pairs whose second fault hits a
  * call the first fault's run went on to make — the retry or cleanup path failing too. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,4 +221,38 @@ long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t n
   free(subs);
   free(cand);
   return added;
+}
+
+int sf_explore_timeline(struct sf_report *r, const struct sf_logcall *calls, size_t ncalls)
+{
+  size_t n = ncalls < SF_TIMELINE_MAX ? ncalls : SF_TIMELINE_MAX;
+  struct sf_baseline *b = &r->baseline;
+  free(b->timeline);
+  b->timeline = NULL;
+  b->ntimeline = 0;
+  b->timeline_total = ncalls;
+  if (n == 0)
+    return 0;
+  if (!(b->timeline = calloc(n, sizeof *b->timeline)))
+    return -1;
+  /* processes numbered in the order they first logged a call: pids differ every run */
+  int pids[64];
+  unsigned npids = 0;
+  for (size_t i = 0; i < n; i++) {
+    const struct sf_logcall *c = &calls[i];
+    struct sf_tcall *t = &b->timeline[i];
+    unsigned k = 0;
+    while (k < npids && pids[k] != c->pid)
+      k++;
+    if (k == npids && npids < 64)
+      pids[npids++] = c->pid;
+    t->proc = k;
+    t->call = c->call;
+    t->n = c->n;
+    t->ret = c->ret;
+    t->err = c->failed ? c->err : 0;
+    snprintf(t->site, sizeof t->site, "%s", c->site);
+  }
+  b->ntimeline = n;
+  return 0;
 }

@@ -118,6 +118,7 @@ void sf_report_free(struct sf_report *r)
     free(r->points[i].stderr_tail);
   }
   free(r->points);
+  free(r->baseline.timeline);
   memset(r, 0, sizeof *r);
 }
 
@@ -164,6 +165,44 @@ void sf_report_judge(struct sf_report *r)
 {
   for (size_t i = 0; i < r->npoints; i++)
     r->points[i].finding = r->points[i].done && (r->fail_on & SF_CLASS_BIT(r->points[i].cls));
+}
+
+void sf_report_matrix(const struct sf_report *r, struct sf_matrix *m)
+{
+  m->ncols = m->nrows = 0;
+  for (int c = 0; c < SF_NCALLS && c < 64; c++)
+    for (size_t i = 0; i < r->npoints; i++)
+      if (r->points[i].nfaults == 1 && r->points[i].fault[0].call == c) {
+        m->cols[m->ncols++] = c;
+        break;
+      }
+  for (int k = 0; k < m->ncols; k++) {
+    const struct sf_call_info *ci = &sf_calls[m->cols[k]];
+    for (unsigned e = 0; e < ci->nerrnos; e++) {
+      int err = ci->errnos[e].err, have = 0, used = 0;
+      for (int j = 0; j < m->nrows; j++)
+        have |= m->rows[j] == err;
+      for (size_t i = 0; i < r->npoints && !used; i++)
+        used = r->points[i].nfaults == 1 && r->points[i].fault[0].err == err;
+      if (!have && used && m->nrows < SF_MATRIX_ROWS)
+        m->rows[m->nrows++] = err;
+    }
+  }
+}
+
+int sf_report_cell(const struct sf_report *r, int call, int err)
+{
+  int worst = -1;
+  for (size_t i = 0; i < r->npoints; i++) {
+    const struct sf_point *p = &r->points[i];
+    if (p->nfaults != 1 || p->fault[0].call != call || p->fault[0].err != err)
+      continue;
+    if (!p->done)
+      worst = worst < 0 ? -2 : worst;
+    else if ((int)p->cls > worst)
+      worst = (int)p->cls;
+  }
+  return worst;
 }
 
 void sf_point_id(const struct sf_point *p, char *buf, size_t len)

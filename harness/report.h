@@ -1,6 +1,6 @@
 /* The report model of an exploration: what was run, the baseline, and one record per
  * failure point with its outcome. explore fills it, merge and replay read it back from
- * JSON; every output format (text, JSON, JUnit, and later HTML) is written from it alone. */
+ * JSON; every output format (text, JSON, JUnit, HTML) is written from it alone. */
 #ifndef SF_REPORT_H
 #define SF_REPORT_H
 
@@ -70,6 +70,18 @@ struct sf_point {
   char *stderr_tail;       /* the last bytes of stderr */
 };
 
+/* One socket call of the baseline, in the order the shim logged it: the HTML timeline. */
+struct sf_tcall {
+  unsigned proc;           /* 0 for the first process that logged a call, 1 the next ... */
+  int call;                /* enum sf_call_id */
+  unsigned long long n;    /* per-process occurrence */
+  long long ret;
+  int err;                 /* the errno when ret is -1, else 0 */
+  char site[SF_SITE_MAX];  /* MODULE+0xOFF, "" if absent */
+};
+
+#define SF_TIMELINE_MAX 2000 /* calls kept; a longer baseline is cut, and says so */
+
 struct sf_baseline {
   int exit_status, signal;
   long long duration_ms, cpu_ms;
@@ -77,6 +89,9 @@ struct sf_baseline {
   bool stdout_stable;      /* two unfaulted runs printed the same: silent is judged */
   char stdout_hash[17];    /* FNV-1a 64, hex */
   int port;
+  struct sf_tcall *timeline; /* the first SF_TIMELINE_MAX calls (malloc'd), or NULL */
+  size_t ntimeline;
+  size_t timeline_total;   /* calls logged in all: more than ntimeline when cut */
 };
 
 struct sf_report {
@@ -108,6 +123,17 @@ size_t sf_report_findings(const struct sf_report *r);
 /* Recompute each point's finding flag from the report's fail_on. */
 void sf_report_judge(struct sf_report *r);
 
+/* The call x errno matrix of the single-fault points: the calls explored in table order,
+ * the errnos explored in the order the table lists them for these calls. */
+#define SF_MATRIX_ROWS 256
+struct sf_matrix {
+  int cols[64], ncols;
+  int rows[SF_MATRIX_ROWS], nrows;
+};
+void sf_report_matrix(const struct sf_report *r, struct sf_matrix *m);
+/* The worst class over the single-fault points of (call, err); -1 none, -2 none run. */
+int sf_report_cell(const struct sf_report *r, int call, int err);
+
 /* "17" or "17.2". */
 void sf_point_id(const struct sf_point *p, char *buf, size_t len);
 /* Parse "17" / "17.2"; 0 or -1. */
@@ -121,10 +147,12 @@ void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, ch
 /* s with {port} and {tmp} replaced; malloc'd (NULL when out of memory). */
 char *sf_subst(const char *s, int port, const char *tmp);
 
-/* Writers (report_text.c, report_json.c, report_junit.c). 0, or -1 on a write error. */
+/* Writers (report_text.c, report_json.c, report_junit.c, report_html.c). 0, or -1 on a
+ * write error. */
 int sf_report_write_text(const struct sf_report *r, FILE *out);
 int sf_report_write_json(const struct sf_report *r, FILE *out);
 int sf_report_write_junit(const struct sf_report *r, FILE *out);
+int sf_report_write_html(const struct sf_report *r, FILE *out);
 /* Write to a path ("-" is stdout) through the given writer; -1 with a message. */
 int sf_report_save(const struct sf_report *r, const char *path,
                    int (*writer)(const struct sf_report *, FILE *), char *err, size_t errlen);

@@ -71,6 +71,23 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
   fputc('}', f);
 }
 
+/* Additive to schema 1: "timeline_total" and "timeline", the baseline's first calls. */
+static void sf_write_timeline(const struct sf_baseline *b, FILE *f)
+{
+  fprintf(f, ",\"timeline_total\":%zu,\"timeline\":[", b->timeline_total);
+  for (size_t i = 0; i < b->ntimeline; i++) {
+    const struct sf_tcall *t = &b->timeline[i];
+    fprintf(f, "%s\n {\"proc\":%u,\"call\":", i ? "," : "", t->proc);
+    sf_json_write_cstr(f, (unsigned)t->call < SF_NCALLS ? sf_calls[t->call].name : "?");
+    fprintf(f, ",\"n\":%llu,\"ret\":%lld,\"errno\":", t->n, t->ret);
+    sf_json_write_cstr(f, t->ret == -1 ? sf_errno_name(t->err) : NULL);
+    fputs(",\"site\":", f);
+    sf_json_write_cstr(f, t->site[0] ? t->site : NULL);
+    fputc('}', f);
+  }
+  fputc(']', f);
+}
+
 int sf_report_write_json(const struct sf_report *r, FILE *f)
 {
   char sig[32];
@@ -108,6 +125,7 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   fprintf(f, ",\"stdout_stable\":%s,\"stdout_hash\":\"%s\",\"port\":",
           b->stdout_stable ? "true" : "false", b->stdout_hash);
   sf_jint_or_null(f, b->port, b->port > 0);
+  sf_write_timeline(b, f);
   fprintf(f, "},\n\"total_points\":%u,\n\"points\":[\n", r->total_points);
   char *repro = malloc(16384);
   if (!repro)
@@ -221,6 +239,37 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
   return 0;
 }
 
+/* The baseline's calls, when the report has them (older reports do not); entries naming no
+ * known call are skipped. 0, or -1 when out of memory. */
+static int sf_load_timeline(const struct sf_json *base, struct sf_baseline *b)
+{
+  const struct sf_json *tl = sf_json_get(base, "timeline");
+  long long total = sf_json_int(base, "timeline_total", 0);
+  if (!tl || tl->type != SF_JARR || tl->n == 0)
+    return 0;
+  size_t n = tl->n < SF_TIMELINE_MAX ? tl->n : SF_TIMELINE_MAX;
+  if (!(b->timeline = calloc(n, sizeof *b->timeline)))
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    const struct sf_json *e = &tl->items[i];
+    const char *call = sf_json_str(e, "call", NULL), *en = sf_json_str(e, "errno", NULL);
+    struct sf_tcall *t = &b->timeline[b->ntimeline];
+    t->call = call ? sf_call_lookup(call, strlen(call)) : -1;
+    if (t->call < 0)
+      continue;
+    long long proc = sf_json_int(e, "proc", 0), occ = sf_json_int(e, "n", 0);
+    t->proc = proc >= 0 && proc < 1000000 ? (unsigned)proc : 0;
+    t->n = occ > 0 ? (unsigned long long)occ : 0;
+    t->ret = sf_json_int(e, "ret", 0);
+    t->err = en ? sf_errno_lookup(en, strlen(en)) : 0;
+    snprintf(t->site, sizeof t->site, "%s", sf_json_str(e, "site", ""));
+    b->ntimeline++;
+  }
+  b->timeline_total = total > 0 && (unsigned long long)total >= b->ntimeline ? (size_t)total
+                                                                             : b->ntimeline;
+  return 0;
+}
+
 static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *err,
                         size_t errlen)
 {
@@ -295,6 +344,10 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   b->stdout_stable = sf_json_bool(base, "stdout_stable", false);
   snprintf(b->stdout_hash, sizeof b->stdout_hash, "%s", sf_json_str(base, "stdout_hash", ""));
   b->port = (int)sf_json_int(base, "port", 0);
+  if (sf_load_timeline(base, b) != 0) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
   long long total = sf_json_int(root, "total_points", -1);
   if (total < 0 || total > 100000000) {
     snprintf(err, errlen, "missing or bad \"total_points\"");

@@ -42,46 +42,22 @@ static void sf_text_header(const struct sf_report *r, FILE *out)
 
 static void sf_text_matrix(const struct sf_report *r, FILE *out)
 {
-  int cols[SF_NCALLS], ncols = 0;
-  for (int c = 0; c < SF_NCALLS; c++)
-    for (size_t i = 0; i < r->npoints; i++)
-      if (r->points[i].nfaults == 1 && r->points[i].fault[0].call == c) {
-        cols[ncols++] = c;
-        break;
-      }
-  if (ncols == 0)
+  struct sf_matrix m;
+  sf_report_matrix(r, &m);
+  if (m.ncols == 0)
     return;
-  /* rows: the errnos explored, in the order the table lists them for these calls */
-  int rows[256], nrows = 0;
-  for (int k = 0; k < ncols; k++) {
-    const struct sf_call_info *ci = &sf_calls[cols[k]];
-    for (unsigned e = 0; e < ci->nerrnos; e++) {
-      int err = ci->errnos[e].err, have = 0, used = 0;
-      for (int j = 0; j < nrows; j++)
-        have |= rows[j] == err;
-      for (size_t i = 0; i < r->npoints && !used; i++)
-        used = r->points[i].nfaults == 1 && r->points[i].fault[0].err == err;
-      if (!have && used && nrows < 256)
-        rows[nrows++] = err;
-    }
-  }
-  int width[SF_NCALLS];
+  int width[64];
   fprintf(out, "\n%-16s", "");
-  for (int k = 0; k < ncols; k++) {
-    width[k] = (int)strlen(sf_calls[cols[k]].name);
-    fprintf(out, " %s", sf_calls[cols[k]].name);
+  for (int k = 0; k < m.ncols; k++) {
+    width[k] = (int)strlen(sf_calls[m.cols[k]].name);
+    fprintf(out, " %s", sf_calls[m.cols[k]].name);
   }
   fputc('\n', out);
-  for (int j = 0; j < nrows; j++) {
-    const char *en = sf_errno_name(rows[j]);
+  for (int j = 0; j < m.nrows; j++) {
+    const char *en = sf_errno_name(m.rows[j]);
     fprintf(out, "%-16s", en ? en : "?");
-    for (int k = 0; k < ncols; k++) {
-      int worst = -1;
-      for (size_t i = 0; i < r->npoints; i++) {
-        const struct sf_point *p = &r->points[i];
-        if (p->nfaults == 1 && p->fault[0].call == cols[k] && p->fault[0].err == rows[j])
-          worst = !p->done ? (worst < 0 ? -2 : worst) : (int)p->cls > worst ? (int)p->cls : worst;
-      }
+    for (int k = 0; k < m.ncols; k++) {
+      int worst = sf_report_cell(r, m.cols[k], m.rows[j]);
       char mark = worst >= 0 ? sf_class_mark((enum sf_class)worst) : worst == -2 ? '?' : ' ';
       int left = (width[k] - 1) / 2;
       fprintf(out, " %*s%c%*s", left, "", mark, width[k] - 1 - left, "");

@@ -61,7 +61,12 @@ static void sf_record(struct sf_logscan *s, const char *text, size_t len)
     c.call = sf_call_lookup(call, strlen(call));
     c.n = (unsigned long long)sf_json_int(v, "n", 0);
     long long ret = sf_json_int(v, "ret", 0);
+    c.ret = ret;
     c.failed = ret == -1;
+    if (c.failed) {
+      const char *en = sf_json_str(v, "errno", NULL);
+      c.err = en ? sf_errno_lookup(en, strlen(en)) : (int)sf_json_int(v, "errno", 0);
+    }
     c.injected = sf_json_bool(v, "injected", false);
     if (c.injected) {
       c.rule = (int)sf_json_int(v, "rule", -1);

@@ -14,6 +14,8 @@ struct sf_logcall {
   int pid;
   int call;                /* enum sf_call_id */
   unsigned long long n;    /* per-process occurrence of this call */
+  long long ret;
+  int err;                 /* the logged errno when ret was -1, else 0 */
   bool failed;             /* ret was -1 */
   bool injected;
   int rule;                /* injecting rule, -1 */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -277,6 +278,7 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
     sf_free_env(&env);
     return -1;
   }
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -286,8 +288,18 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
     return -1;
   }
   if (pid == 0) {
+    /* a failure before exec goes to the parent as {stage, errno} */
+    int fail[2] = {0, 0};
     if (l->new_pgrp)
       setpgid(0, 0);
+    /* into the run's cgroup before anything can fork: every descendant is counted there */
+    if (l->cgroup_fd > 0 && write(l->cgroup_fd, "0", 1) != 1) {
+      fail[0] = 1;
+      goto failed;
+    }
+    if (l->die_with_parent &&
+        (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+      _exit(127); /* the parent is already gone: nobody to run for */
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -303,26 +315,28 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
     if (l->nproc)
       setrlimit(RLIMIT_NPROC, l->nproc);
     if (l->chdir && chdir(l->chdir) != 0) {
-      int e = errno;
-      (void)!write(pipefd[1], &e, sizeof e);
-      _exit(127);
+      fail[0] = 2;
+      goto failed;
     }
     execve(l->argv[0], l->argv, env.env);
-    int e = errno;
-    (void)!write(pipefd[1], &e, sizeof e);
+  failed:
+    fail[1] = errno;
+    (void)!write(pipefd[1], fail, sizeof fail);
     _exit(127);
   }
   close(pipefd[1]);
-  int child_errno = 0;
+  int fail[2] = {0, 0};
   ssize_t r;
   do
-    r = read(pipefd[0], &child_errno, sizeof child_errno);
+    r = read(pipefd[0], fail, sizeof fail);
   while (r < 0 && errno == EINTR);
   close(pipefd[0]);
   sf_free_env(&env);
-  if (r == (ssize_t)sizeof child_errno) {
+  if (r == (ssize_t)sizeof fail) {
     waitpid(pid, NULL, 0);
-    snprintf(err, errlen, "%s: %s", l->argv[0], strerror(child_errno));
+    static const char *const stage[] = {"", "joining its cgroup: ", "chdir: "};
+    snprintf(err, errlen, "%s: %s%s", l->argv[0], stage[fail[0] >= 0 && fail[0] < 3 ? fail[0] : 0],
+             strerror(fail[1]));
     return -1;
   }
   return pid;

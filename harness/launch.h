@@ -18,6 +18,9 @@ struct sf_launch {
   int new_pgrp;           /* put the child in its own process group */
   const char *chdir;      /* working directory for the child, or NULL */
   const struct rlimit *nproc; /* RLIMIT_NPROC for the child, or NULL */
+  int cgroup_fd;          /* >= 0: a cgroup.procs the child joins before exec (-1: none;
+                           * 0 is never such an fd, so a zeroed struct means none too) */
+  int die_with_parent;    /* PR_SET_PDEATHSIG SIGKILL: explore killed, its run dies too */
 };
 
 /* libsockfault.so: $SOCKFAULT_SHIM, else beside the sockfault executable (build tree),

@@ -3,6 +3,7 @@
 #include "proc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -138,6 +139,102 @@ void sf_kill_group(pid_t pgid, int sig)
 {
   if (pgid > 1)
     kill(-pgid, sig);
+}
+
+/* /proc/PID/stat's ppid, or -1. */
+static pid_t sf_ppid_of(const char *pid)
+{
+  char path[300], buf[512];
+  snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');
+  int ppid;
+  return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
+size_t sf_children(pid_t *out, size_t max)
+{
+  size_t n = 0;
+  bool listed = false;
+  /* /proc/self/task/TID/children (CONFIG_PROC_CHILDREN): orphans are adopted by one of
+   * our threads, so every thread's list */
+  DIR *tasks = opendir("/proc/self/task");
+  for (struct dirent *t; tasks && (t = readdir(tasks));) {
+    if (t->d_name[0] == '.')
+      continue;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/self/task/%s/children", t->d_name);
+    FILE *f = fopen(path, "re");
+    if (!f)
+      continue;
+    listed = true;
+    int pid;
+    while (fscanf(f, "%d", &pid) == 1) {
+      if (n < max)
+        out[n] = pid;
+      n++;
+    }
+    fclose(f);
+  }
+  if (tasks)
+    closedir(tasks);
+  if (listed)
+    return n;
+  DIR *proc = opendir("/proc"); /* no children files: every process's parent */
+  pid_t self = getpid();
+  for (struct dirent *d; proc && (d = readdir(proc));) {
+    if (d->d_name[0] < '1' || d->d_name[0] > '9' || sf_ppid_of(d->d_name) != self)
+      continue;
+    if (n < max)
+      out[n] = (pid_t)atoi(d->d_name);
+    n++;
+  }
+  if (proc)
+    closedir(proc);
+  return n;
+}
+
+bool sf_proc_has_env(pid_t pid, const char *kv)
+{
+  char path[64], buf[8192];
+  snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  size_t kl = strlen(kv), have = 0;
+  bool found = false, at_start = true;
+  /* entries are NUL-terminated; one may straddle two reads: keep the unfinished one */
+  for (;;) {
+    ssize_t r = read(fd, buf + have, sizeof buf - have);
+    if (r <= 0)
+      break;
+    have += (size_t)r;
+    size_t start = 0;
+    for (size_t i = 0; i < have && !found; i++)
+      if (buf[i] == '\0') {
+        found = at_start && i - start == kl && memcmp(buf + start, kv, kl) == 0;
+        start = i + 1;
+        at_start = true;
+      }
+    if (found)
+      break;
+    if (start == 0 && have == sizeof buf) { /* one entry longer than buf: not ours */
+      have = 0;
+      at_start = false;
+      continue;
+    }
+    memmove(buf, buf + start, have - start);
+    have -= start;
+  }
+  close(fd);
+  return found;
 }
 
 static const struct {

@@ -23,6 +23,11 @@ int sf_rmtree(const char *path);
 pid_t sf_spawn_check(const char *cmd, const char *tmpdir);
 /* SIGTERM/SIGKILL to a process group (pgid > 1 only: never everything). */
 void sf_kill_group(pid_t pgid, int sig);
+/* Our children (as a child subreaper, orphaned descendants too): up to max pids into out;
+ * returns how many there are (may exceed max). */
+size_t sf_children(pid_t *out, size_t max);
+/* Whether the environment of a live process holds the entry kv ("NAME=value"). */
+bool sf_proc_has_env(pid_t pid, const char *kv);
 
 /* What a child printed: a hash of the whole stream and a bounded tail. */
 #define SF_TAIL_MAX 4096

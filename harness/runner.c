@@ -17,12 +17,14 @@
 
 #include "launch.h"
 #include "proc.h"
+#include "reap.h"
 #include "report.h"
 
 #define SF_MAX_JOBS 256
 #define SF_SAMPLE_MS 300      /* CPU sampling window for a server that stopped serving */
 #define SF_KILL_GRACE_MS 500  /* SIGTERM to the group, then SIGKILL after this */
-#define SF_NPROC_CAP 4096     /* RLIMIT_NPROC for the programs: a fork bomb stops here */
+#define SF_NPROC_CAP 4096     /* RLIMIT_NPROC for the programs (binds only non-root users) */
+#define SF_PIDS_MAX 512       /* pids.max of a run's cgroup: tasks (processes and threads) */
 
 enum sf_state {
   SF_S_RUN,        /* not a server: waiting for it to end */
@@ -40,6 +42,7 @@ struct sf_active {
   const struct sf_runspec *spec;
   struct sf_runres *res;
   char dir[PATH_MAX], log[PATH_MAX + 8];
+  char cg[PATH_MAX];      /* the run's cgroup, "" when it has none */
   pid_t pid, check_pid;
   int out_fd, err_fd;
   struct sf_capture out, err;
@@ -104,7 +107,7 @@ static void sf_judge_spin(struct sf_active *a, long long now)
 }
 
 static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active *act,
-                    const struct rlimit *nproc)
+                    const struct rlimit *nproc, struct sf_reaper *rp)
 {
   const struct sf_runspec *s = a->spec;
   struct sf_runres *r = a->res;
@@ -139,11 +142,22 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
       ok = (argv[i + 1] = sf_subst(s->args[i], r->port, a->dir)) != NULL;
   }
   pid_t pid = -1;
+  int cgfd = -1;
+  a->cg[0] = '\0';
+  if (ok && rp->cg.base[0]) {
+    cgfd = sf_cg_run(&rp->cg, pool->seq, SF_PIDS_MAX, a->cg, sizeof a->cg);
+    if (cgfd < 0) {
+      snprintf(r->spawn_err, sizeof r->spawn_err, "cannot create its cgroup %.300s: %s",
+               a->cg, strerror(errno));
+      a->cg[0] = '\0';
+      ok = 0;
+    }
+  }
   if (ok) {
     struct sf_launch l = {.shim = s->shim, .argv = argv, .rules = s->rules ? s->rules : "",
                           .log = a->log, .log_level = "all", .inherit = 1, .fd_in = null,
                           .fd_out = outp[1], .fd_err = errp[1], .new_pgrp = 1,
-                          .nproc = nproc};
+                          .nproc = nproc, .cgroup_fd = cgfd, .die_with_parent = 1};
     char *old_tmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
     setenv("TMPDIR", a->dir, 1); /* single-threaded: the child's environment, briefly ours */
     pid = sf_spawn(&l, err, sizeof err);
@@ -154,9 +168,11 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
     free(old_tmp);
     if (pid < 0)
       snprintf(r->spawn_err, sizeof r->spawn_err, "%.400s", err);
-  } else {
+  } else if (!r->spawn_err[0]) {
     snprintf(r->spawn_err, sizeof r->spawn_err, "cannot set up the run: %s", strerror(errno));
   }
+  if (cgfd >= 0)
+    close(cgfd);
   if (argv)
     for (size_t i = 0; i < s->nargs; i++)
       free(argv[i + 1]);
@@ -172,6 +188,8 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
       close(outp[0]);
     if (errp[0] >= 0)
       close(errp[0]);
+    if (a->cg[0])
+      sf_reaper_run_done(rp, a->cg, a->log, NULL, 0);
     sf_rmtree(a->dir);
     return -1;
   }
@@ -219,12 +237,22 @@ static void sf_timeout(struct sf_active *a, long long now)
   sf_set_state(a, SF_S_KILLING, now);
 }
 
-static void sf_finish(struct sf_active *a)
+static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
+                      struct sf_reaper *rp)
 {
   struct sf_runres *r = a->res;
   if (a->check_pid > 0 && !a->check_done)
     sf_kill_group(a->check_pid, SIGKILL); /* reaped later as an orphan of ours */
   sf_kill_group(a->pid, SIGKILL);         /* whatever it left behind in its group */
+  /* and whatever left the group (setsid, double fork) */
+  pid_t live[2 * SF_MAX_JOBS];
+  size_t nlive = 0;
+  for (unsigned i = 0; i < n; i++)
+    if (act[i].used && &act[i] != a && nlive + 2 <= sizeof live / sizeof live[0]) {
+      live[nlive++] = act[i].pid;
+      live[nlive++] = act[i].check_pid;
+    }
+  sf_reaper_run_done(rp, a->cg, a->log, live, nlive);
   /* The group is dead: read what is left, boundedly (an escaped daemon may hold a pipe). */
   for (int i = 0; i < 16 && a->out_fd >= 0 && sf_capture_read(&a->out, a->out_fd) == 2; i++) {
   }
@@ -259,7 +287,8 @@ static void sf_finish(struct sf_active *a)
 }
 
 /* Advance one run; returns 1 when it has finished. */
-static int sf_step(struct sf_active *a, long long now)
+static int sf_step(struct sf_active *a, long long now, struct sf_active *act, unsigned n,
+                   struct sf_reaper *rp)
 {
   const struct sf_runspec *s = a->spec;
   struct sf_runres *r = a->res;
@@ -268,7 +297,7 @@ static int sf_step(struct sf_active *a, long long now)
   if (a->main_done) {
     if (s->check && !r->termed && a->st != SF_S_KILLING && a->st != SF_S_KILLED)
       r->exited_early = true;
-    sf_finish(a);
+    sf_finish(a, act, n, rp);
     return 1;
   }
   switch (a->st) {
@@ -390,14 +419,15 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
                 size_t n)
 {
   unsigned jobs = pool->jobs < 1 ? 1 : pool->jobs > SF_MAX_JOBS ? SF_MAX_JOBS : pool->jobs;
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  struct sf_reaper rp;
+  sf_reaper_open(&rp); /* first: it makes sure fds 0-2 are taken */
   struct sf_active *act = calloc(jobs, sizeof *act);
-  if (!act)
-    return -1;
-  if (pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+  if (!act || pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     free(act);
+    sf_reaper_close(&rp);
     return -1;
   }
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   struct sigaction sa = {.sa_handler = sf_on_chld, .sa_flags = SA_RESTART | SA_NOCLDSTOP}, old;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGCHLD, &sa, &old);
@@ -430,7 +460,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
       a->spec = &specs[next];
       a->res = &res[next];
       next++;
-      if (sf_start(pool, a, act, np) != 0) {
+      if (sf_start(pool, a, act, np, &rp) != 0) {
         a->res->spawn_failed = true;
         a->used = false;
         done++;
@@ -461,7 +491,10 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
       pfd[k++] = (struct pollfd){.fd = act[i].err_fd, .events = POLLIN};
     }
     long long now = sf_now_ms();
-    int pr = poll(pfd, k, (int)sf_wait_ms(act, jobs, now));
+    long long wait = sf_wait_ms(act, jobs, now);
+    if (rp.ndying && wait > 5)
+      wait = 5; /* killed processes die within milliseconds: their group goes soon */
+    int pr = poll(pfd, k, (int)wait);
     if (pr < 0 && errno != EINTR) {
       rc = -1;
       continue;
@@ -479,12 +512,14 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
         }
       }
     sf_reap(act, jobs);
+    if (rp.ndying)
+      sf_reaper_poll(&rp);
     now = sf_now_ms();
     for (unsigned i = 0; i < jobs; i++) {
       if (!act[i].used)
         continue;
       size_t idx = act[i].idx;
-      if (sf_step(&act[i], now)) {
+      if (sf_step(&act[i], now, act, jobs, &rp)) {
         nactive--;
         done++;
         if (pool->progress)
@@ -500,7 +535,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
   close(sf_chld_pipe[0]);
   close(sf_chld_pipe[1]);
   sf_chld_pipe[0] = sf_chld_pipe[1] = -1;
-  sf_reap(act, 0);
+  sf_reaper_close(&rp);
   free(pfd);
   free(owner);
   free(act);

@@ -73,6 +73,11 @@ int sf_cmd_merge(int argc, char **argv)
     int c = getopt_long(argc, argv, "qh", opts, NULL);
     if (c == -1)
       break;
+    if (optarg && strcmp(optarg, "--") == 0) { /* "--json -- A.json": the value is missing */
+      sf_err("merge", "option '%s' needs a value (got '--')",
+             argv[optind - 1 - (optind >= 2 && strcmp(argv[optind - 1], "--") == 0)]);
+      return SOCKFAULT_EXIT_USAGE;
+    }
     if (c == 'j')
       json = optarg;
     else if (c == 'u')
@@ -90,6 +95,16 @@ int sf_cmd_merge(int argc, char **argv)
   if (optind >= argc) {
     sf_err("merge", "no reports given (sockfault merge A.json B.json ...)");
     return SOCKFAULT_EXIT_USAGE;
+  }
+  const char *outs[3] = {json, junit, html}, *names[3] = {"--json", "--junit", "--html"};
+  for (int i = 0; i < 3; i++) {
+    for (int j = i + 1; j < 3; j++)
+      if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0) {
+        sf_err("merge", "%s and %s both name '%s'", names[i], names[j], outs[i]);
+        return SOCKFAULT_EXIT_USAGE;
+      }
+    if (outs[i] && sf_check_output("merge", names[i], outs[i]) != 0)
+      return SOCKFAULT_EXIT_USAGE;
   }
   int n = argc - optind;
   struct sf_report *in = calloc((size_t)n, sizeof *in);

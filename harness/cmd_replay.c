@@ -99,13 +99,8 @@ int sf_cmd_replay(int argc, char **argv)
     if (c == 'p') {
       want = optarg;
     } else if (c == 't') {
-      char *end;
-      double v = strtod(optarg, &end);
-      if (!*optarg || *end || !(v >= 0.05 && v <= 86400)) {
-        sf_err("replay", "--timeout '%s': expected seconds from 0.05 to 86400", optarg);
+      if (sf_parse_seconds("replay", "--timeout", optarg, &timeout_ms) != 0)
         return SOCKFAULT_EXIT_USAGE;
-      }
-      timeout_ms = (long long)(v * 1000 + 0.5);
     } else if (c == 'h') {
       fputs(sf_replay_help, stdout);
       return 0;
@@ -147,6 +142,7 @@ int sf_cmd_replay(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old[0]);
     sigaction(SIGTERM, &sa, &old[1]);
+    signal(SIGPIPE, SIG_IGN); /* our stdout closed: the echo is lost, the run goes on */
     status = sf_replay_run(&r, p, timeout_ms > 0 ? timeout_ms : r.timeout_ms);
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);

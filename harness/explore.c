@@ -66,7 +66,7 @@ static int sf_parse_uint(const char *opt, const char *s, unsigned lo, unsigned h
   char *end;
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
-  if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi) {
+  if (!(s[0] >= '0' && s[0] <= '9') || *end || errno || v < lo || v > hi) {
     sf_err("explore", "%s '%s': expected a whole number from %u to %u", opt, s, lo, hi);
     return -1;
   }
@@ -83,8 +83,8 @@ static int sf_parse_calls(struct sf_explore *x, const char *list)
     int id = sf_call_lookup(p, l);
     if (id < 0) {
       const char *near = sf_closest_call(p, l);
-      sf_err("explore", "--calls: unknown call '%.*s'%s%s%s", (int)(l > 60 ? 60 : l), p,
-             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+      sf_err("explore", "--calls '%s': unknown call '%.*s'%s%s%s", list, (int)(l > 60 ? 60 : l),
+             p, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
       return -1;
     }
     m |= SF_CALL_BIT(id);
@@ -99,6 +99,7 @@ static int sf_parse_calls(struct sf_explore *x, const char *list)
 static int sf_parse_errnos(struct sf_explore *x, const char *list)
 {
   static const char core[] = "EMFILE,ENOBUFS,EACCES,EPERM";
+  const char *given = list;
   x->nerrnos = 0;
   if (strcmp(list, "documented") == 0 || strcmp(list, "all") == 0)
     return 0;
@@ -110,12 +111,13 @@ static int sf_parse_errnos(struct sf_explore *x, const char *list)
     int e = sf_errno_lookup(p, l);
     if (e < 0) {
       const char *near = sf_closest_errno(p, l);
-      sf_err("explore", "--errnos: unknown errno '%.*s'%s%s%s", (int)(l > 60 ? 60 : l), p,
-             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+      sf_err("explore", "--errnos '%s': unknown errno '%.*s'%s%s%s", given,
+             (int)(l > 60 ? 60 : l), p, near ? " (did you mean '" : "", near ? near : "",
+             near ? "'?)" : "");
       return -1;
     }
     if (x->nerrnos == SF_MAX_ERRNO_SEL) {
-      sf_err("explore", "--errnos: more than %d errnos", SF_MAX_ERRNO_SEL);
+      sf_err("explore", "--errnos '%s': more than %d errnos", given, SF_MAX_ERRNO_SEL);
       return -1;
     }
     x->errnos[x->nerrnos++] = e;
@@ -126,25 +128,12 @@ static int sf_parse_errnos(struct sf_explore *x, const char *list)
   return 0;
 }
 
-static int sf_parse_timeout(const char *s, long long *ms)
-{
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (!*s || *end || errno || !(v >= 0.05 && v <= 86400)) {
-    sf_err("explore", "--timeout '%s': expected seconds from 0.05 to 86400", s);
-    return -1;
-  }
-  *ms = (long long)(v * 1000 + 0.5);
-  return 0;
-}
-
 static int sf_parse_shard(const char *s, unsigned *i, unsigned *n)
 {
   unsigned a, b;
   char tail;
-  if (sscanf(s, "%u/%u%c", &a, &b, &tail) != 2 || b < 1 || b > 100000 || a < 1 || a > b ||
-      s[0] == '-' || s[0] == '+') {
+  if (strspn(s, "0123456789/") != strlen(s) || /* no sign or space sscanf would take */
+      sscanf(s, "%u/%u%c", &a, &b, &tail) != 2 || b < 1 || b > 100000 || a < 1 || a > b) {
     sf_err("explore", "--shard '%s': expected I/N with 1 <= I <= N", s);
     return -1;
   }
@@ -181,6 +170,11 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     if (c == -1)
       break;
     int bad = 0;
+    if (optarg && strcmp(optarg, "--") == 0) { /* "--json -- A.json": the value is missing */
+      sf_err("explore", "option '%s' needs a value (got '--')",
+             argv[optind - 1 - (optind >= 2 && strcmp(argv[optind - 1], "--") == 0)]);
+      return SOCKFAULT_EXIT_USAGE;
+    }
     switch (c) {
     case O_CHECK:
       free(r->check);
@@ -200,12 +194,12 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     case O_SITE: r->by_site = true; break;
     case O_DEPTH: bad = sf_parse_uint("--depth", optarg, 1, 2, &r->depth); break;
     case O_BUDGET: bad = sf_parse_uint("--budget", optarg, 0, 10000000, &r->budget); break;
-    case O_TIMEOUT: bad = sf_parse_timeout(optarg, &r->timeout_ms); break;
+    case O_TIMEOUT: bad = sf_parse_seconds("explore", "--timeout", optarg, &r->timeout_ms); break;
     case O_JOBS: bad = sf_parse_uint("--jobs", optarg, 1, 256, &o->jobs); break;
     case O_SHARD: bad = sf_parse_shard(optarg, &r->shard_i, &r->shard_n); break;
     case O_FAILON:
       if (sf_fail_on_parse(optarg, &r->fail_on, err, sizeof err) != 0) {
-        sf_err("explore", "--fail-on: %s", err);
+        sf_err("explore", "--fail-on '%s': %s", optarg, err);
         bad = -1;
       }
       break;
@@ -240,6 +234,9 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
         sf_err("explore", "%s and %s both name '%s'", names[i], names[j], outs[i]);
         return SOCKFAULT_EXIT_USAGE;
       }
+  for (int i = 0; i < 3; i++)
+    if (outs[i] && sf_check_output("explore", names[i], outs[i]) != 0)
+      return SOCKFAULT_EXIT_USAGE;
   return -1;
 }
 
@@ -425,8 +422,11 @@ static int sf_outputs(const struct sf_explore *x, const struct sf_xopts *o)
     rc = -1;
   }
   if (!o->quiet && !(o->json && strcmp(o->json, "-") == 0) &&
-      !(o->junit && strcmp(o->junit, "-") == 0) && !(o->html && strcmp(o->html, "-") == 0))
-    sf_report_write_text(&x->rep, stdout);
+      !(o->junit && strcmp(o->junit, "-") == 0) && !(o->html && strcmp(o->html, "-") == 0) &&
+      (sf_report_write_text(&x->rep, stdout) != 0 || fflush(stdout) != 0 || ferror(stdout))) {
+    sf_err("explore", "stdout: %s", strerror(errno ? errno : EIO));
+    rc = -1;
+  }
   return rc;
 }
 
@@ -556,6 +556,7 @@ int sf_cmd_explore(int argc, char **argv)
     const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++)
       sigaction(sigs[i], &sa, &old[i]);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is a write error (7), after the clean-up */
     status = sf_explore_main(&x, &o, argv + optind, argc - optind);
     for (int i = 0; i < 3; i++)
       sigaction(sigs[i], &old[i], NULL);

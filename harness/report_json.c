@@ -9,6 +9,7 @@
 #include "json.h"
 #include "outcome.h"
 #include "report.h"
+#include "rules.h"
 #include "table.h"
 
 #ifndef SOCKFAULT_VERSION
@@ -177,16 +178,86 @@ static int sf_load_fault(const struct sf_json *f, struct sf_fault *out, size_t p
   out->call = call ? sf_call_lookup(call, strlen(call)) : -1;
   out->err = en ? sf_errno_lookup(en, strlen(en)) : -1;
   if (out->call < 0 || out->err < 0 || when < 1 || (site && strlen(site) >= SF_SITE_MAX)) {
-    snprintf(err, errlen, "points[%zu].faults[%d]: %s", pi, fi,
+    const char *bad = out->call < 0 ? call : out->err < 0 ? en : NULL;
+    snprintf(err, errlen, "points[%zu].faults[%d]: %s%s%.60s%s", pi, fi,
              out->call < 0 ? "missing or unknown \"call\""
              : out->err < 0 ? "missing or unknown \"errno\""
              : when < 1     ? "\"when\" must be a number >= 1"
-                            : "\"site\" too long");
+                            : "\"site\" too long",
+             bad ? " '" : "", bad ? bad : "", bad ? "'" : "");
     return -1;
   }
   out->when = (unsigned long long)when;
   snprintf(out->site, sizeof out->site, "%s", site ? site : "");
+  /* replay hands the rule to the shim: one it would refuse (a bad site) is refused here */
+  static struct sf_ruleset rs;
+  char text[SF_SITE_MAX + 128], perr[256];
+  rs.n = 0;
+  sf_fault_rule(out, text, sizeof text);
+  if (sf_rules_parse(text, strlen(text), "report", &rs, perr, sizeof perr) != 0) {
+    snprintf(err, errlen, "points[%zu].faults[%d]: not a valid rule (\"site\"?): %s", pi, fi,
+             perr);
+    return -1;
+  }
   return 0;
+}
+
+/* An option of the report: absent means its default (older reports), else a whole number
+ * in [lo, hi]. 0, or -1 with a message. */
+static int sf_load_opt(const struct sf_json *opt, const char *key, long long def, long long lo,
+                       long long hi, long long *out, char *err, size_t errlen)
+{
+  const struct sf_json *v = sf_json_get(opt, key);
+  *out = def;
+  if (!v)
+    return 0;
+  if (v->type != SF_JNUM || v->num != (double)(long long)v->num || v->num < (double)lo ||
+      v->num > (double)hi) {
+    snprintf(err, errlen, "options.%s: expected a whole number from %lld to %lld", key, lo, hi);
+    return -1;
+  }
+  *out = (long long)v->num;
+  return 0;
+}
+
+static int sf_id_cmp(const void *a, const void *b)
+{
+  unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Each point once (replay would pick the first of two, merge would count both), each one
+ * of the exploration's points and of the report's shard. */
+static int sf_check_ids(const struct sf_report *r, char *err, size_t errlen)
+{
+  for (size_t i = 0; i < r->npoints; i++) {
+    const struct sf_point *p = &r->points[i];
+    if (p->index > r->total_points || (p->index - 1) % r->shard_n != r->shard_i - 1) {
+      snprintf(err, errlen, "points[%zu]: id %u is not one of the %u points of shard %u/%u", i,
+               p->index, r->total_points, r->shard_i, r->shard_n);
+      return -1;
+    }
+  }
+  unsigned long long *ids = malloc((r->npoints ? r->npoints : 1) * sizeof *ids);
+  if (!ids) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < r->npoints; i++)
+    ids[i] = (unsigned long long)r->points[i].index << 32 | r->points[i].sub;
+  qsort(ids, r->npoints, sizeof *ids, sf_id_cmp);
+  int rc = 0;
+  for (size_t i = 1; i < r->npoints && rc == 0; i++)
+    if (ids[i] == ids[i - 1]) {
+      unsigned idx = (unsigned)(ids[i] >> 32), sub = (unsigned)(ids[i] & 0xffffffffu);
+      if (sub)
+        snprintf(err, errlen, "points: id %u.%u appears twice", idx, sub);
+      else
+        snprintf(err, errlen, "points: id %u appears twice", idx);
+      rc = -1;
+    }
+  free(ids);
+  return rc;
 }
 
 static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi, char *err,
@@ -307,14 +378,22 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   r->check = sf_dup_or_null(sf_json_str(root, "check", NULL));
   r->calls = sf_dup_or_null(sf_json_str(opt, "calls", NULL));
   r->errnos = sf_dup_or_null(sf_json_str(opt, "errnos", NULL));
-  r->max_per_call = (unsigned)sf_json_int(opt, "max_per_call", 8);
+  long long mpc, depth, budget, status;
+  if (sf_load_opt(opt, "max_per_call", 8, 1, 100000, &mpc, err, errlen) != 0 ||
+      sf_load_opt(opt, "depth", 1, 1, 2, &depth, err, errlen) != 0 ||
+      sf_load_opt(opt, "budget", 0, 0, 10000000, &budget, err, errlen) != 0 ||
+      sf_load_opt(opt, "timeout_ms", 10000, 50, 86400000, &r->timeout_ms, err, errlen) != 0 ||
+      sf_load_opt(opt, "expect_status", 0, 0, 255, &status, err, errlen) != 0)
+    return -1;
+  r->max_per_call = (unsigned)mpc;
   r->by_site = sf_json_bool(opt, "by_site", false);
-  r->depth = (unsigned)sf_json_int(opt, "depth", 1);
-  r->budget = (unsigned)sf_json_int(opt, "budget", 0);
-  r->timeout_ms = sf_json_int(opt, "timeout_ms", 10000);
-  r->expect_status = (int)sf_json_int(opt, "expect_status", 0);
+  r->depth = (unsigned)depth;
+  r->budget = (unsigned)budget;
+  r->expect_status = (int)status;
   const char *shard = sf_json_str(opt, "shard", "1/1");
-  if (sscanf(shard, "%u/%u", &r->shard_i, &r->shard_n) != 2 || r->shard_n < 1 ||
+  char tail;
+  if (strspn(shard, "0123456789/") != strlen(shard) ||
+      sscanf(shard, "%u/%u%c", &r->shard_i, &r->shard_n, &tail) != 2 || r->shard_n < 1 ||
       r->shard_i < 1 || r->shard_i > r->shard_n) {
     snprintf(err, errlen, "options.shard '%s' is not I/N", shard);
     return -1;
@@ -357,7 +436,7 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   for (size_t i = 0; i < pts->n; i++)
     if (sf_load_point(&pts->items[i], r, i, err, errlen) != 0)
       return -1;
-  return 0;
+  return sf_check_ids(r, err, errlen);
 }
 
 int sf_report_load(const char *path, struct sf_report *r, char *err, size_t errlen)
@@ -394,10 +473,10 @@ int sf_report_load(const char *path, struct sf_report *r, char *err, size_t errl
     if (n == 0)
       break;
   }
-  int rerr = ferror(f);
+  int rerr = ferror(f) ? (errno ? errno : EIO) : 0; /* a directory: EISDIR */
   fclose(f);
   if (!buf || rerr) {
-    snprintf(err, errlen, "%s", !buf ? "out of memory" : "read error");
+    snprintf(err, errlen, "%s", !buf ? "out of memory" : strerror(rerr));
     free(buf);
     return -1;
   }

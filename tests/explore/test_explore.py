@@ -71,7 +71,7 @@ _cache = {}
 def explore(*args):
     """explore once per distinct command line for the whole test run."""
     if args not in _cache:
-        _cache[args] = Explore(["--timeout", "3"] + list(args))
+        _cache[args] = Explore(["--timeout", "8"] + list(args))
     return _cache[args]
 
 

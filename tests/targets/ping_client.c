@@ -16,7 +16,8 @@ int main(int argc, char **argv)
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return 1;
-  struct timeval tv = {.tv_sec = 1};
+  /* generous: an ASan-built server on a loaded CI machine may take a while to answer */
+  struct timeval tv = {.tv_sec = 3};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};

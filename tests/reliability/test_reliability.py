@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The shim inside hostile programs, and bad input. Each class is one ctest test
-(tests/reliability/CMakeLists.txt); docs/guarantees.md maps each guarantee to its class.
+(tests/reliability/CMakeLists.txt); the README's "What sockfault guarantees" maps each guarantee to its class.
 
 Paths come from ctest: SF_SHIM, SF_CLI, SF_THREADS, SF_HOSTILE, SF_HOSTILE_LINKED,
 SF_EARLY_LIB, SF_MALLOC (absent in sanitizer trees), SF_STATIC_PROBE (may be empty).

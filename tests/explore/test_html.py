@@ -23,6 +23,8 @@ import sys
 import tempfile
 import unittest
 
+from strays import strays  # noqa: E402  (sets this test's SF_TEST_TOKEN)
+
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
 CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving", "hang",
@@ -387,7 +389,7 @@ if __name__ == "__main__":
     try:
         unittest.main()
     finally:
-        stray = subprocess.run(["pgrep", "-f", TARGETS], capture_output=True, text=True).stdout
-        if stray.strip():
+        stray = strays(TARGETS)
+        if stray:
             print("target processes outlived explore:", stray, file=sys.stderr)
             sys.exit(1)

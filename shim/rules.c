@@ -210,7 +210,7 @@ static int sf_parse_when(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
   }
   r->first = first;
   r->last = last;
-  r->step = step;
+  r->step = last == first ? 1 : step; /* one occurrence: the step means nothing (N..N+S is N) */
   r->has_when = true;
   return 0;
 }

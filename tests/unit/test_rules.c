@@ -156,5 +156,9 @@ int main(void)
   roundtrip("recv:error=EINTR:prob=0.5:family=unix:type=dgram:port=0:fd=2147483647");
   roundtrip("socket:error=EBADF:force:site=a.out+0xdeadbeef");
   roundtrip("%net:error=ECONNRESET:force;read,write:error=EIO");
+  /* found by fuzz_rules: a one-occurrence range with a step printed as when=N */
+  roundtrip("send:error=EPIPE:when=1..1+2");
+  CHECK_EQ(parse("send:error=EPIPE:when=4..4+9"), 0);
+  CHECK(sf_when_selects(&rs.rule[0], 4) && !sf_when_selects(&rs.rule[0], 13));
   CHECK_DONE();
 }

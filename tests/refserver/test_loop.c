@@ -19,28 +19,7 @@
 
 #include "server.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    checks++;                                                                       \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);      \
-    }                                                                               \
-  } while (0)
-
-#define CHECK_STR(got, want)                                                        \
-  do {                                                                              \
-    checks++;                                                                       \
-    const char *g_ = (got), *w_ = (want);                                           \
-    if (strcmp(g_, w_) != 0) {                                                      \
-      failures++;                                                                   \
-      fprintf(stderr, "%s:%d: got \"%.200s\"\n  want \"%.200s\"\n", __FILE__,       \
-              __LINE__, g_, w_);                                                    \
-    }                                                                               \
-  } while (0)
+#include "check.h"
 
 static int count_fds(void)
 {
@@ -384,6 +363,5 @@ int main(void)
   CHECK(count_fds() == fds_before); /* every fd the server had is closed */
   test_real_emfile();
   CHECK(count_fds() == fds_before);
-  printf("test_loop: %d checks, %d failed\n", checks, failures);
-  return failures == 0 ? 0 : 1;
+  CHECK_DONE();
 }

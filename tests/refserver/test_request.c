@@ -6,28 +6,7 @@
 
 #include "request.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    checks++;                                                                       \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);      \
-    }                                                                               \
-  } while (0)
-
-#define CHECK_STR(got, want)                                                        \
-  do {                                                                              \
-    checks++;                                                                       \
-    const char *g_ = (got), *w_ = (want);                                           \
-    if (strcmp(g_, w_) != 0) {                                                      \
-      failures++;                                                                   \
-      fprintf(stderr, "%s:%d: got \"%.200s\"\n  want \"%.200s\"\n", __FILE__,       \
-              __LINE__, g_, w_);                                                    \
-    }                                                                               \
-  } while (0)
+#include "check.h"
 
 /* One client: its session, output collected as a string. */
 static struct rs_store store;
@@ -431,6 +410,5 @@ int main(void)
   test_chunking_equivalence();
   test_back_pressure();
   test_random_input();
-  printf("test_request: %d checks, %d failed\n", checks, failures);
-  return failures == 0 ? 0 : 1;
+  CHECK_DONE();
 }

@@ -3,9 +3,11 @@
 #include "report.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "outcome.h"
 #include "table.h"
 
 static const struct {
@@ -367,4 +369,20 @@ int sf_report_save(const struct sf_report *r, const char *path,
   if (rc != 0)
     snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
   return rc;
+}
+
+void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len)
+{
+  const struct sf_baseline *b = &r->baseline;
+  char sig[32];
+  int n;
+  if (b->signal)
+    n = snprintf(buf, len, "%s %s", r->check ? "stopped by" : "killed by",
+                 sf_signal_name(b->signal, sig, sizeof sig));
+  else
+    n = snprintf(buf, len, "exit %d", b->exit_status);
+  if (n > 0 && (size_t)n < len)
+    n += snprintf(buf + n, len - (size_t)n, " in %lld ms", b->duration_ms);
+  if (n > 0 && (size_t)n < len && b->sockets >= 0)
+    snprintf(buf + n, len - (size_t)n, ", %d socket(s) open at exit", b->sockets);
 }

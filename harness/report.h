@@ -135,6 +135,8 @@ void sf_report_matrix(const struct sf_report *r, struct sf_matrix *m);
 int sf_report_cell(const struct sf_report *r, int call, int err);
 
 /* "17" or "17.2". */
+/* How the baseline ended, for people: "exit 0 in 89 ms, 0 socket(s) open at exit". */
+void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len);
 void sf_point_id(const struct sf_point *p, char *buf, size_t len);
 /* Parse "17" / "17.2"; 0 or -1. */
 int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);

@@ -272,16 +272,10 @@ static void sf_html_summary(const struct sf_report *r, FILE *f)
     fputs("</code></dd>\n", f);
   }
   const struct sf_baseline *b = &r->baseline;
-  char sig[32];
+  char base[160];
+  sf_baseline_describe(r, base, sizeof base);
   fputs("<dt>baseline</dt><dd>", f);
-  if (b->signal)
-    fprintf(f, "%s %s", r->check ? "stopped by" : "killed by",
-            sf_signal_name(b->signal, sig, sizeof sig));
-  else
-    fprintf(f, "exit %d", b->exit_status);
-  fprintf(f, " in %lld ms", b->duration_ms);
-  if (b->sockets >= 0)
-    fprintf(f, ", %d socket(s) open at exit", b->sockets);
+  sf_h(f, base);
   fprintf(f, ", %zu socket calls</dd>\n<dt>points</dt><dd>%zu single-fault", b->timeline_total,
           singles);
   if (r->shard_n > 1)

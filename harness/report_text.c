@@ -17,18 +17,9 @@ static void sf_text_header(const struct sf_report *r, FILE *out)
   fputc('\n', out);
   if (r->check)
     fprintf(out, "check: %s\n", r->check);
-  const struct sf_baseline *b = &r->baseline;
-  char sig[32];
-  fprintf(out, "baseline: ");
-  if (b->signal)
-    fprintf(out, "%s %s", r->check ? "stopped by" : "killed by",
-            sf_signal_name(b->signal, sig, sizeof sig));
-  else
-    fprintf(out, "exit %d", b->exit_status);
-  fprintf(out, " in %lld ms", b->duration_ms);
-  if (b->sockets >= 0)
-    fprintf(out, ", %d socket(s) open at exit", b->sockets);
-  fputc('\n', out);
+  char base[160];
+  sf_baseline_describe(r, base, sizeof base);
+  fprintf(out, "baseline: %s\n", base);
   size_t singles = 0, pairs = 0;
   for (size_t i = 0; i < r->npoints; i++)
     r->points[i].nfaults > 1 ? pairs++ : singles++;

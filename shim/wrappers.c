@@ -29,10 +29,13 @@ static int sf_enter(struct sf_ctx *c, int *rule, uint64_t *n)
   }
   if (sf_depth > 0)
     return -1;
-  if (sf_calls[c->call].ctx == SF_CTX_SOCKFD && !sf_fd_is_socket(c->fd))
+  const uint64_t bit = SF_CALL_BIT(c->call);
+  /* Only a rule or the log needs to know whether a generic fd is a socket; a close here
+   * merely to keep the kind cache current costs no fstat. */
+  const bool wanted = (sf_g.armed & bit) || sf_g.log_level != SF_LOG_OFF;
+  if (wanted && sf_calls[c->call].ctx == SF_CTX_SOCKFD && !sf_fd_is_socket(c->fd))
     return -1;
   sf_depth++;
-  const uint64_t bit = SF_CALL_BIT(c->call);
   if (sf_g.log_level != SF_LOG_OFF) {
     *n = atomic_fetch_add_explicit(&sf_g.seen[c->call], 1, memory_order_relaxed) + 1;
     if (sf_g.log_level == SF_LOG_ALL) {

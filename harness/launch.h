@@ -17,6 +17,7 @@ struct sf_launch {
   int fd_in, fd_out, fd_err; /* dup'd onto 0, 1, 2 in the child; -1 to inherit */
   int new_pgrp;           /* put the child in its own process group */
   const char *chdir;      /* working directory for the child, or NULL */
+  const char *tmpdir;     /* TMPDIR for the child, or NULL to leave the environment's */
   const struct rlimit *nproc; /* RLIMIT_NPROC for the child, or NULL */
   int cgroup_fd;          /* >= 0: a cgroup.procs the child joins before exec (-1: none;
                            * 0 is never such an fd, so a zeroed struct means none too) */
@@ -34,7 +35,8 @@ int sf_resolve_prog(const char *prog, char *out, size_t len, char *err, size_t e
  * is), -1 with the reason (statically linked, not executable …). */
 int sf_check_preloadable(const char *path, char *err, size_t errlen);
 
-/* fork+exec with the environment set; returns the pid, or -1 with a message. */
+/* vfork+exec with the environment set; returns the pid, or -1 with a message (a failure
+ * before or at exec included). */
 pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen);
 
 /* Shell convention: exit status, or 128 + signal. */

@@ -157,15 +157,9 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
     struct sf_launch l = {.shim = s->shim, .argv = argv, .rules = s->rules ? s->rules : "",
                           .log = a->log, .log_level = "all", .inherit = 1, .fd_in = null,
                           .fd_out = outp[1], .fd_err = errp[1], .new_pgrp = 1,
-                          .nproc = nproc, .cgroup_fd = cgfd, .die_with_parent = 1};
-    char *old_tmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-    setenv("TMPDIR", a->dir, 1); /* single-threaded: the child's environment, briefly ours */
+                          .nproc = nproc, .cgroup_fd = cgfd, .die_with_parent = 1,
+                          .tmpdir = a->dir};
     pid = sf_spawn(&l, err, sizeof err);
-    if (old_tmp)
-      setenv("TMPDIR", old_tmp, 1);
-    else
-      unsetenv("TMPDIR");
-    free(old_tmp);
     if (pid < 0)
       snprintf(r->spawn_err, sizeof r->spawn_err, "%.400s", err);
   } else if (!r->spawn_err[0]) {

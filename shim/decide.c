@@ -3,70 +3,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "state.h"
 
 #include "site.h"
-
-#define SF_INO_MASK ((UINT64_C(1) << 48) - 1)
-
-static uint64_t sf_fd_entry(uint64_t ino, int family, int type)
-{
-  return ((ino & SF_INO_MASK) << 16) | (uint64_t)((type & 0xff) << 8) |
-         (uint64_t)((family + 1) & 0xff);
-}
-
-void sf_fd_set(int fd, int family, int type)
-{
-  struct stat st;
-  if (fd >= 0 && fd < SF_FD_TRACK && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
-    atomic_store_explicit(&sf_g.fdkind[fd], sf_fd_entry(st.st_ino, family, type),
-                          memory_order_relaxed);
-}
-
-void sf_fd_forget(int fd)
-{
-  if (fd >= 0 && fd < SF_FD_TRACK)
-    atomic_store_explicit(&sf_g.fdkind[fd], 0, memory_order_relaxed);
-}
-
-/* Socket family and type of an fd: fstat says whether it is a socket now (never a cached
- * answer: the number may have been reused), the cache or the kernel says which kind (never
- * through our wrappers). Returns 0 if the fd is not a socket. */
-static int sf_fd_kind(int fd, int *family, int *type)
-{
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
-    return 0;
-  uint64_t k = fd < SF_FD_TRACK ? atomic_load_explicit(&sf_g.fdkind[fd], memory_order_relaxed)
-                                : 0;
-  if ((k & 0xff) != 0 && k >> 16 == ((uint64_t)st.st_ino & SF_INO_MASK)) {
-    *family = (int)(k & 0xff) - 1;
-    *type = (int)((k >> 8) & 0xff);
-    return 1;
-  }
-  int fam = -1, ty = -1;
-  socklen_t l = sizeof fam;
-  if (sf_real.getsockopt == NULL || sf_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &fam, &l) != 0)
-    fam = -1;
-  l = sizeof ty;
-  if (sf_real.getsockopt == NULL || sf_real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &ty, &l) != 0)
-    ty = -1;
-  *family = fam;
-  *type = ty;
-  if (fam >= 0 && ty >= 0 && fd < SF_FD_TRACK)
-    atomic_store_explicit(&sf_g.fdkind[fd], sf_fd_entry(st.st_ino, fam, ty), memory_order_relaxed);
-  return 1;
-}
-
-/* Whether the fd is a socket now: one fstat, never the cache (the number may have been
- * reused behind the shim's back), and no family/type lookup unless someone needs it. */
-int sf_fd_is_socket(int fd)
-{
-  struct stat st;
-  return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
 
 void sf_ctx_kind(struct sf_ctx *c)
 {

@@ -120,17 +120,25 @@ void sf_arm(void)
                             SF_CALL_BIT(SF_ID_accept) | SF_CALL_BIT(SF_ID_accept4) |
                             SF_CALL_BIT(SF_ID_close);
   sf_g.armed = armed;
-  /* The family/type cache pays for itself only when something reads family or type on
-   * fd calls (the log, family=/type= filters); whether an fd is a socket is one fstat. */
+  /* The socket table pays for itself when something asks whether a generic fd is a socket
+   * (a rule on read/write/close) or which kind it is (the log, family=/type= filters). */
+  uint64_t generic = 0;
+  for (int i = 0; i < SF_NCALLS; i++)
+    if (sf_calls[i].ctx == SF_CTX_SOCKFD)
+      generic |= SF_CALL_BIT(i);
   bool kinds = false;
   for (unsigned i = 0; i < sf_g.rules.n; i++)
     kinds |= (sf_g.rules.rule[i].filters & (SF_F_FAMILY | SF_F_TYPE)) != 0;
-  sf_g.track_fds = sf_g.log_level != SF_LOG_OFF || kinds;
+  const bool track = sf_g.log_level != SF_LOG_OFF || kinds || (armed & generic) != 0;
   uint64_t slow = armed;
   if (sf_g.log_level != SF_LOG_OFF)
     slow |= SF_ALL_CALLS;
-  if (sf_g.track_fds)
+  if (track)
     slow |= creators;
+  /* Closes made while the table was not kept went unseen: start it afresh. */
+  if (track && !atomic_load_explicit(&sf_g.track_fds, memory_order_relaxed))
+    sf_fd_forget_from(0, ~0U);
+  atomic_store_explicit(&sf_g.track_fds, track, memory_order_relaxed);
   atomic_store_explicit(&sf_g.fast, SF_ALL_CALLS & ~slow, memory_order_release);
 }
 
@@ -192,6 +200,7 @@ void sf_init(void)
   sf_g.log_fd = -1;
   sf_g.inherit = true;
   sf_real_resolve();
+  sf_fdtab_resolve();
   if (getauxval(AT_SECURE)) {
     /* set-uid/set-gid: the environment is the attacker's; faults and log are ignored. */
     if (getenv("SOCKFAULT") || getenv("SOCKFAULT_FILE") || getenv("SOCKFAULT_LOG"))

@@ -16,10 +16,7 @@
 #define SF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SF_HIDDEN __attribute__((visibility("hidden")))
 
-/* Socket kinds cached for fds below SF_FD_TRACK: 0 unknown, else
- * (inode << 16) | (type << 8) | (family + 1), the inode's low 48 bits. Each lookup fstat()s
- * the fd and trusts an entry only for the same socket inode: fd numbers change kind behind
- * the shim's back (dup2, close_range, fclose of an fdopen'd socket, SCM_RIGHTS). */
+/* fds below SF_FD_TRACK whose being a socket the shim has proved (fdtab.c). */
 #define SF_FD_TRACK 65536
 
 enum sf_log_level { SF_LOG_OFF, SF_LOG_FAULTS, SF_LOG_ALL };
@@ -41,7 +38,9 @@ struct sf_state {
   _Atomic int init;
   struct sf_ruleset rules;
   uint64_t armed;       /* calls some rule covers */
-  bool track_fds;       /* cache family/type at creation: the log or a family/type filter */
+  /* Keep fdtab.c's socket table: a rule on a generic fd call, the log or a family/type filter
+   * reads it; creations and closes are then on the slow path. */
+  _Atomic bool track_fds;
   bool inherit;         /* faults reach child processes (SOCKFAULT_INHERIT) */
   _Atomic uint64_t count[SF_MAX_RULES]; /* calls each rule matched */
   _Atomic uint64_t fired[SF_MAX_RULES];  /* failures each rule injected */
@@ -53,6 +52,7 @@ struct sf_state {
   dev_t log_dev;
   ino_t log_ino;
   _Atomic bool log_broken;
+  _Atomic int fd_hwm;                    /* above every fd the table has touched */
   _Atomic uint64_t fdkind[SF_FD_TRACK];
 };
 
@@ -86,10 +86,14 @@ struct sf_ctx {
 int sf_decide(struct sf_ctx *c, int *rule) SF_HIDDEN;
 void sf_ctx_kind(struct sf_ctx *c) SF_HIDDEN;
 void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
-/* fd kind tracking: is this fd a socket (1), not (0)? */
+
+/* fdtab.c: is this fd a socket (1) or not (0), and which kind; what the shim saw happen. */
 int sf_fd_is_socket(int fd) SF_HIDDEN;
-void sf_fd_set(int fd, int family, int type) SF_HIDDEN;
+int sf_fd_kind(int fd, int *family, int *type) SF_HIDDEN;
+void sf_fd_created(int fd, int family, int type) SF_HIDDEN;
 void sf_fd_forget(int fd) SF_HIDDEN;
+void sf_fd_forget_from(unsigned lo, unsigned hi) SF_HIDDEN;
+void sf_fdtab_resolve(void) SF_HIDDEN;
 
 /* log.c */
 struct sf_record {

@@ -50,19 +50,19 @@ static int sf_enter(struct sf_ctx *c, int *rule, uint64_t *n)
 
 static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
 {
-  if (sf_g.track_fds && ret >= 0 && rule < 0) {
+  if (atomic_load_explicit(&sf_g.track_fds, memory_order_relaxed) && ret >= 0 && rule < 0) {
     switch (c->call) {
     case SF_ID_socket:
-      sf_fd_set((int)ret, c->family, c->type);
+      sf_fd_created((int)ret, c->family, c->type);
       break;
     case SF_ID_socketpair:
-      sf_fd_set(c->sv[0], c->family, c->type);
-      sf_fd_set(c->sv[1], c->family, c->type);
+      sf_fd_created(c->sv[0], c->family, c->type);
+      sf_fd_created(c->sv[1], c->family, c->type);
       break;
     case SF_ID_accept:
     case SF_ID_accept4:
       sf_ctx_kind(c);
-      sf_fd_set((int)ret, c->family, c->type);
+      sf_fd_created((int)ret, c->family, c->type);
       break;
     default:
       break;
@@ -110,6 +110,10 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
     int rule_;                                                                             \
     uint64_t n_ = 0;                                                                       \
     int inject_ = sf_enter(&c, &rule_, &n_);                                               \
+    /* a closing fd is forgotten before and after: no other thread may reuse the number    \
+     * while it still reads as a socket */                                                 \
+    if (SF_ID_##name == SF_ID_close)                                                       \
+      sf_fd_forget(c.fd);                                                                  \
     ret(*real_) params = sf_real.name;                                                \
     if (SF_UNLIKELY(real_ == NULL)) {                                                      \
       void *sym_ = sf_real_lookup(#name);                                     \
@@ -122,8 +126,16 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
         return (ret)(fail);                                                                \
       }                                                                                    \
     }                                                                                      \
-    if (inject_ < 0)                                                                       \
-      return real_ args;                                                                   \
+    if (inject_ < 0) {                                                                     \
+      if (SF_ID_##name != SF_ID_close)                                                     \
+        return real_ args;                                                                 \
+      /* even a close the shim lets through (nested, not a socket) ends what it knew */    \
+      ret r_ = real_ args;                                                                 \
+      int saved_ = errno;                                                                  \
+      sf_fd_forget(c.fd);                                                                  \
+      errno = saved_;                                                                      \
+      return r_;                                                                           \
+    }                                                                                      \
     if (inject_ > 0) {                                                                     \
       if (SF_ID_##name == SF_ID_close)                                                     \
         (void)real_ args;                                                                  \

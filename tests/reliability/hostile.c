@@ -14,12 +14,13 @@
  *   hostile signals MS                           socket() in a loop for MS ms while a 50 us
  *                                                timer's handler calls socket() too
  *   hostile fd-closefrom DIR | fd-closeloop DIR | fd-dup2log DIR LOG | fd-dup2std DIR |
- *   hostile fd-reuse DIR                         fd hostility; see each function
+ *   hostile fd-reuse DIR | fd-rearm DIR           fd hostility; see each function
  *   hostile secure                               "secure:AT_SECURE sock:R"
  *   hostile raw                                  socket through syscall(2): "raw:R"
  * R is "ok" or the errno name. Every wait is bounded. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -469,7 +470,50 @@ static int mode_fd_reuse(const char *dir)
     return die("socketpair/dup2");
   long c = write(f2, "c", 1);
   int ce = errno;
-  printf("a:%s b:%s c:%s samenumber:%d\n", res(a, ae), res(b, be), res(c, ce), f2 == s2);
+  /* d: a socket closed by close_range, its number reused by a file */
+  int s3 = socket(AF_INET, SOCK_STREAM, 0);
+  if (s3 < 0 || write(s3, "", 0) != -1 || close_range((unsigned)s3, (unsigned)s3, 0) != 0)
+    return die("socket/close_range");
+  int f3 = open_in(dir, "reuse", O_WRONLY | O_APPEND);
+  long d = write(f3, "d", 1);
+  int de = errno;
+  /* e: freopen closes an fdopen'd socket inside libc and opens a file, on the same number */
+  int s4 = socket(AF_INET, SOCK_DGRAM, 0);
+  FILE *fp4 = s4 >= 0 ? fdopen(s4, "w") : NULL;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/reuse", dir);
+  if (!fp4 || write(s4, "", 0) != -1 || !(fp4 = freopen(path, "a", fp4)))
+    return die("fdopen/freopen");
+  long e = write(fileno(fp4), "e", 1);
+  int ee = errno;
+  printf("a:%s b:%s c:%s d:%s e:%s samenumber:%d,%d,%d\n", res(a, ae), res(b, be), res(c, ce),
+         res(d, de), res(e, ee), f2 == s2, f3 == s3, fileno(fp4) == s4);
+  return 0;
+}
+
+/* The table of known sockets must start afresh when rules are set at run time: a socket it
+ * knew, closed while no rule asked (the close then went unseen), its number reused by a
+ * file. Uses the control API if the shim is loaded. */
+static int mode_fd_rearm(const char *dir)
+{
+  int (*set)(const char *, char *, size_t);
+  void *sym = dlsym(RTLD_DEFAULT, "sockfault_set_rules");
+  memcpy(&set, &sym, sizeof set);
+  char err[256];
+  if (!set)
+    return die("sockfault_set_rules not found (run under the shim)");
+  int s = socket(AF_INET, SOCK_STREAM, 0); /* known: the rule on write keeps the table */
+  long a = write(s, "", 0);
+  int ae = errno;
+  if (set("socket:error=EMFILE:when=1000000", err, sizeof err) != 0)
+    return die(err);
+  close(s); /* no rule on a generic call: close takes the fast path, unseen */
+  int f = open_in(dir, "rearm", O_WRONLY | O_TRUNC);
+  if (set("write:error=EIO", err, sizeof err) != 0)
+    return die(err);
+  long b = write(f, "b", 1);
+  int be = errno;
+  printf("sock:%s file:%s samenumber:%d\n", res(a, ae), res(b, be), f == s);
   return 0;
 }
 
@@ -495,6 +539,8 @@ int main(int argc, char **argv)
     return mode_fd_closeloop(argv[2]);
   if (strcmp(m, "fd-dup2log") == 0 && argc == 4)
     return mode_fd_dup2log(argv[2], argv[3]);
+  if (strcmp(m, "fd-rearm") == 0 && argc == 3)
+    return mode_fd_rearm(argv[2]);
   if (strcmp(m, "fd-dup2std") == 0 && argc == 3)
     return mode_fd_dup2std(argv[2]);
   if (strcmp(m, "fd-reuse") == 0 && argc == 3)

@@ -6,7 +6,11 @@
  * rules come from the environment (the driver sets them); the program counts, per call,
  * the calls made and the failures seen, checks every failure's errno, and prints
  *   getsockopt CALLS FAILS setsockopt CALLS FAILS write CALLS FAILS read CALLS FAILS
- * Exit 0, or 1 with a message on any unexpected result (a lost byte, a stray errno). */
+ * Exit 0, or 1 with a message on any unexpected result (a lost byte, a stray errno).
+ *   rel_threads --churn THREADS ITERATIONS FILE
+ * Threads race to create and close sockets and files, so fd numbers pass between kinds and
+ * threads all the time; with the rule write:error=EIO every socket write must fail and no
+ * file write may. Prints "churn SOCKWRITES SOCKFAILS FILEWRITES FILEFAILS". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -77,8 +81,59 @@ static void *worker(void *arg)
   return NULL;
 }
 
+static const char *churn_file;
+
+static void *churner(void *arg)
+{
+  (void)arg;
+  for (long i = 0; i < iterations; i++) {
+    int s = socket(i % 2 ? AF_INET : AF_UNIX, SOCK_DGRAM, 0);
+    if (s < 0) {
+      fprintf(stderr, "rel_threads: socket: %s\n", strerror(errno));
+      atomic_store(&bad, 1);
+      return NULL;
+    }
+    atomic_fetch_add(&calls[C_WRITE], 1);
+    if (write(s, "", 0) == -1 && errno == EIO)
+      atomic_fetch_add(&fails[C_WRITE], 1);
+    close(s);
+    FILE *f = fopen(churn_file, "a"); /* the fd opened and closed inside libc */
+    int fd = f ? fileno(f) : -1;
+    atomic_fetch_add(&calls[C_READ], 1);
+    if (fd < 0 || write(fd, "x", 1) != 1)
+      atomic_fetch_add(&fails[C_READ], 1);
+    if (f)
+      fclose(f);
+  }
+  return NULL;
+}
+
+static int churn(int n, const char *file)
+{
+  churn_file = file;
+  pthread_t t[256];
+  int started = 0;
+  for (; started < n; started++)
+    if (pthread_create(&t[started], NULL, churner, NULL) != 0)
+      break;
+  for (int i = 0; i < started; i++)
+    pthread_join(t[i], NULL);
+  printf("churn %lu %lu %lu %lu\n", atomic_load(&calls[C_WRITE]), atomic_load(&fails[C_WRITE]),
+         atomic_load(&calls[C_READ]), atomic_load(&fails[C_READ]));
+  return started == n && !atomic_load(&bad) ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc == 5 && strcmp(argv[1], "--churn") == 0) {
+    iterations = atol(argv[3]);
+    int n = atoi(argv[2]);
+    if (n < 1 || n > 256 || iterations < 1) {
+      fprintf(stderr, "rel_threads: THREADS 1..256, ITERATIONS > 0\n");
+      return 2;
+    }
+    return churn(n, argv[4]);
+  }
   if (argc != 3) {
     fprintf(stderr, "usage: rel_threads THREADS ITERATIONS\n");
     return 2;

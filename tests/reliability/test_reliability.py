@@ -118,6 +118,19 @@ class Threads(TmpDir):
         self.assertGreater(len({r["tid"] for r in injected}), 1)
         return recs, total
 
+    def test_fd_numbers_race_between_threads(self):
+        # 8 threads create and close sockets and files (fopen/fclose: the close is inside
+        # libc), so numbers change kind under each other: every socket write fails, no file
+        # write does.
+        threads, iters = 8, 300 if TSAN else 3000
+        data = self.path("churn")
+        p = run([os.environ["SF_THREADS"], "--churn", str(threads), str(iters), data],
+                rules="write:error=EIO", timeout=240 if TSAN else T)
+        self.assertNotIn("ThreadSanitizer", p.stderr)
+        n = threads * iters
+        self.assertEqual(p.stdout.split(), ["churn", str(n), str(n), str(n), "0"])
+        self.assertEqual(os.path.getsize(data), n)
+
     def test_32_threads_faults_log(self):
         # 32 threads x 94k iterations x 2.125 calls = 32 x 200k calls. The log is at the
         # 'faults' level: every injected failure is a record (and is checked), the other
@@ -327,11 +340,24 @@ class HostileFds(TmpDir):
 
     def test_fd_numbers_change_kind(self):
         p, recs = self.hostile("fd-reuse", self.dir)
-        self.assertEqual(p.stdout.split(), ["a:ok", "b:ok", "c:EIO", "samenumber:1"])
-        self.assertEqual(self.content("reuse"), b"ab")
-        writes = calls(recs, "write")
-        self.assertEqual(len(writes), 1)
-        self.assertEqual((writes[0]["family"], writes[0]["injected"]), ("unix", True))
+        self.assertEqual(p.stdout.split(),
+                         ["a:ok", "b:ok", "c:EIO", "d:ok", "e:ok", "samenumber:1,1,1"])
+        self.assertEqual(self.content("reuse"), b"abde")
+        # the zero-length writes proving d's and e's fds were known sockets, and c's
+        self.assertEqual([(w["family"], w["injected"]) for w in calls(recs, "write")],
+                         [("unix", True), ("inet", True), ("inet", True)])
+
+    def test_fd_numbers_change_kind_without_log(self):
+        # the table is kept for the rule alone (no log asks for kinds)
+        p = run([self.HOSTILE, "fd-reuse", self.dir], rules="write:error=EIO")
+        self.assertEqual(p.stdout.split(),
+                         ["a:ok", "b:ok", "c:EIO", "d:ok", "e:ok", "samenumber:1,1,1"])
+        self.assertEqual(self.content("reuse"), b"abde")
+
+    def test_rules_set_at_run_time_forget_unseen_closes(self):
+        p = run([self.HOSTILE, "fd-rearm", self.dir], rules="write:error=EIO")
+        self.assertEqual(p.stdout.split(), ["sock:EIO", "file:ok", "samenumber:1"])
+        self.assertEqual(self.content("rearm"), b"b")
 
 
 class Security(TmpDir):

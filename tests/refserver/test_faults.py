@@ -4,7 +4,9 @@ injected once at the 1st and the 2nd call, and (for calls made while serving) at
 call from the 1st on. A smoke version of what `sockfault explore`
 does; zero findings expected.
 
-usage: test_faults.py PATH/TO/sockfault-refserver PATH/TO/libsockfault.so PATH/TO/calls.def
+usage: test_faults.py PATH/TO/sockfault-refserver PATH/TO/libsockfault.so PATH/TO/sockfault
+
+The documented errnos come from `sockfault errnos --json` (the shim's own table).
 
 A finding is: start-up failing without exit status 1 and a "refserver: <call> ..."
 message; or, once serving: no service after the fault (two fresh connections may be
@@ -13,6 +15,7 @@ fault, the pending connection itself must be served), a hang at SIGTERM, an exit
 than 0 (--check-fds aborts on a leaked fd), more than 0.5 s of CPU (a spin), or a flood on
 stderr. From-then-on faults need not leave service, only no spin, hang, leak or flood.
 """
+import json
 import os
 import re
 import signal
@@ -26,14 +29,13 @@ SERVING = ["accept4", "accept", "recv", "send", "setsockopt", "shutdown", "close
 TIMEOUT = 3.0
 
 
-def errno_table(path):
-    text = open(path).read() + "\n\n"
-    table = {}
-    for m in re.finditer(r"^SF_CALL\((\w+),(.*?)\)\)\s*\n\s*\n", text, re.S | re.M):
-        table[m.group(1)] = re.findall(r"E\((\w+),", m.group(2))
+def errno_table(cli):
+    out = subprocess.run([cli, "errnos", "--json"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    table = {c["call"]: [e["errno"] for e in c["errnos"]] for c in json.loads(out)}
     missing = [c for c in STARTUP + SERVING if not table.get(c)]
     if missing:
-        sys.exit(f"calls.def: no errnos found for {missing}")
+        sys.exit(f"sockfault errnos: no errnos for {missing}")
     return table
 
 
@@ -113,8 +115,8 @@ def run_one(server, shim, call, err, when):
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
-    server, shim, calls_def = sys.argv[1:]
-    table = errno_table(calls_def)
+    server, shim, cli = sys.argv[1:]
+    table = errno_table(cli)
     runs = findings = 0
     for call in dict.fromkeys(STARTUP + SERVING):
         for err in table[call]:

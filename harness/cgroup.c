@@ -119,6 +119,7 @@ static int sf_cg_probe(const struct sf_cgroup *cg, char *why, size_t len)
 int sf_cg_open(struct sf_cgroup *cg, char *why, size_t len)
 {
   static unsigned opened;
+  static char proven[PATH_MAX]; /* our group, once a probe under it passed */
   char own[PATH_MAX];
   cg->base[0] = '\0';
   if (sf_cg_own(own, sizeof own, &cg->v2) != 0) {
@@ -146,9 +147,12 @@ int sf_cg_open(struct sf_cgroup *cg, char *why, size_t len)
     sf_cg_close(cg);
     return -1;
   }
-  if (sf_cg_probe(cg, why, len) != 0) {
-    sf_cg_close(cg);
-    return -1;
+  if (strcmp(proven, own) != 0) {
+    if (sf_cg_probe(cg, why, len) != 0) {
+      sf_cg_close(cg);
+      return -1;
+    }
+    snprintf(proven, sizeof proven, "%s", own);
   }
   return 0;
 }

@@ -15,8 +15,9 @@ struct sf_cgroup {
   bool v2;
 };
 
-/* Create the pool's group under our own cgroup and prove it works (a sub-group with
- * pids.max that a forked child can join). 0, or -1 with the reason. */
+/* Create the pool's group under our own cgroup; the first time in this process, prove
+ * that it works (a sub-group with pids.max that a child can join). 0, or -1 with the
+ * reason. */
 int sf_cg_open(struct sf_cgroup *cg, char *why, size_t len);
 
 /* Create the sub-group of run SEQ with pids.max = MAX; its path in dir. Returns an fd open

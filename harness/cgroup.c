@@ -94,8 +94,9 @@ static int sf_cg_own(char *out, size_t len, bool *v2)
 /* A sub-group with pids.max that a forked child can join: what every run needs. */
 static int sf_cg_probe(const struct sf_cgroup *cg, char *why, size_t len)
 {
-  char dir[PATH_MAX];
-  int fd = sf_cg_run(cg, 0, 8, dir, sizeof dir);
+  struct sf_cgslot s;
+  sf_cg_slot_init(&s);
+  int fd = sf_cg_slot_ready(cg, &s, 0, 8);
   if (fd < 0) {
     snprintf(why, len, "cannot create a group with pids.max in %s: %s", cg->base,
              strerror(errno));
@@ -104,15 +105,15 @@ static int sf_cg_probe(const struct sf_cgroup *cg, char *why, size_t len)
   pid_t pid = fork();
   if (pid == 0)
     _exit(write(fd, "0", 1) == 1 ? 0 : 1);
-  close(fd);
   int st = 0;
   while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   int rc = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
   if (rc != 0)
     snprintf(why, len, "a child cannot join a group in %s", cg->base);
-  for (int i = 0; i < 100 && sf_cg_reap(dir) != 0; i++)
+  for (int i = 0; i < 100 && sf_cg_reap(s.dir) != 0; i++)
     usleep(1000);
+  sf_cg_slot_forget(&s);
   return rc;
 }
 
@@ -157,35 +158,73 @@ int sf_cg_open(struct sf_cgroup *cg, char *why, size_t len)
   return 0;
 }
 
-int sf_cg_run(const struct sf_cgroup *cg, unsigned seq, long max, char *dir, size_t len)
+void sf_cg_slot_init(struct sf_cgslot *s)
 {
+  s->dir[0] = '\0';
+  s->procs_fd = s->max_fd = s->current_fd = -1;
+}
+
+static int sf_cg_open_in(const char *dir, const char *file, int flags)
+{
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  return open(path, flags | O_CLOEXEC);
+}
+
+int sf_cg_slot_ready(const struct sf_cgroup *cg, struct sf_cgslot *s, unsigned seq, long max)
+{
+  char num[32];
+  int nl = snprintf(num, sizeof num, "%ld", max);
+  if (s->dir[0]) {
+    if (pwrite(s->max_fd, num, (size_t)nl, 0) == nl)
+      return s->procs_fd;
+    int e = errno; /* no longer ours to reuse: a fresh group */
+    (void)sf_cg_reap(s->dir);
+    sf_cg_slot_forget(s);
+    errno = e;
+  }
   if (!cg->base[0]) {
     errno = ENOENT;
     return -1;
   }
-  char num[32];
-  snprintf(num, sizeof num, "%ld", max);
-  if (snprintf(dir, len, "%s/run-%u", cg->base, seq) >= (int)len) {
+  if (snprintf(s->dir, sizeof s->dir, "%s/run-%u", cg->base, seq) >= (int)sizeof s->dir) {
+    s->dir[0] = '\0';
     errno = ENAMETOOLONG;
     return -1;
   }
-  if (mkdir(dir, 0755) != 0)
+  if (mkdir(s->dir, 0755) != 0) {
+    s->dir[0] = '\0';
     return -1;
-  if (sf_cg_write(dir, "pids.max", num) != 0) {
+  }
+  if ((s->max_fd = sf_cg_open_in(s->dir, "pids.max", O_WRONLY)) < 0 ||
+      pwrite(s->max_fd, num, (size_t)nl, 0) != nl ||
+      (s->current_fd = sf_cg_open_in(s->dir, "pids.current", O_RDONLY)) < 0 ||
+      (s->procs_fd = sf_cg_open_in(s->dir, "cgroup.procs", O_WRONLY)) < 0) {
     int e = errno;
-    rmdir(dir);
+    rmdir(s->dir);
+    sf_cg_slot_forget(s);
     errno = e;
     return -1;
   }
-  char path[PATH_MAX + 32];
-  snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    rmdir(dir);
-    errno = e;
-  }
-  return fd;
+  return s->procs_fd;
+}
+
+bool sf_cg_slot_empty(const struct sf_cgslot *s)
+{
+  char buf[32];
+  ssize_t n = s->dir[0] ? pread(s->current_fd, buf, sizeof buf - 1, 0) : -1;
+  return n >= 1 && buf[0] == '0' && (n == 1 || buf[1] == '\n');
+}
+
+void sf_cg_slot_forget(struct sf_cgslot *s)
+{
+  int *fds[3] = {&s->procs_fd, &s->max_fd, &s->current_fd};
+  for (int i = 0; i < 3; i++)
+    if (*fds[i] >= 0) {
+      close(*fds[i]);
+      *fds[i] = -1;
+    }
+  s->dir[0] = '\0';
 }
 
 int sf_cg_reap(const char *dir)

@@ -20,9 +20,28 @@ struct sf_cgroup {
  * reason. */
 int sf_cg_open(struct sf_cgroup *cg, char *why, size_t len);
 
-/* Create the sub-group of run SEQ with pids.max = MAX; its path in dir. Returns an fd open
- * for writing on its cgroup.procs (O_CLOEXEC): a child writes "0" there to join. -1 on error. */
-int sf_cg_run(const struct sf_cgroup *cg, unsigned seq, long max, char *dir, size_t len);
+/* The group a pool's slot gives its runs, one run after another: made once, reused while
+ * each run leaves it empty. */
+struct sf_cgslot {
+  char dir[PATH_MAX];    /* "" when the slot has no group */
+  int procs_fd;          /* cgroup.procs, for writing: a child writes "0" there to join */
+  int max_fd, current_fd;/* pids.max (writing), pids.current (reading) */
+};
+
+void sf_cg_slot_init(struct sf_cgslot *s);
+
+/* The slot's group for its next run: created as run-SEQ with pids.max = MAX when the slot
+ * has none, else pids.max written again (a run as root may have raised it). Returns the
+ * cgroup.procs fd (the slot's: O_CLOEXEC, not to be closed), or -1 with errno and the slot
+ * without a group. */
+int sf_cg_slot_ready(const struct sf_cgroup *cg, struct sf_cgslot *s, unsigned seq, long max);
+
+/* Whether nothing of the last run is in the group: pids.current is 0, which counts every
+ * task that joined it, living or not yet reaped. */
+bool sf_cg_slot_empty(const struct sf_cgslot *s);
+
+/* Close the slot's fds and forget its group (reap s->dir before, with sf_cg_reap). */
+void sf_cg_slot_forget(struct sf_cgslot *s);
 
 /* SIGKILL every process in the group (cgroup.kill, else each pid of cgroup.procs), then try
  * to remove it. 0 once removed; -1 while processes are still dying in it (call again). */

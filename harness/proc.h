@@ -19,6 +19,10 @@ long long sf_proc_busy_ms(pid_t pid);
 int sf_free_port(void);
 /* rm -rf, without following symlinks. 0 or -1. */
 int sf_rmtree(const char *path);
+/* Empty the directory at path (rm -rf of what is in it) if it is still the one we made:
+ * the device and inode given, mode 0700, ours. 0, or -1 when it is not or something in it
+ * could not be removed. */
+int sf_dir_empty(const char *path, dev_t dev, ino_t ino);
 /* sh -c CMD in its own process group, stdio on /dev/null; pid or -1. */
 pid_t sf_spawn_check(const char *cmd, const char *tmpdir);
 /* SIGTERM/SIGKILL to a process group (pgid > 1 only: never everything). */

@@ -69,26 +69,45 @@ void sf_reaper_poll(struct sf_reaper *rp)
   rp->ndying = k;
 }
 
-void sf_reaper_run_done(struct sf_reaper *rp, const char *cg, const char *log,
+static void sf_reap_group(struct sf_reaper *rp, struct sf_cgslot *cg)
+{
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", cg->dir);
+  sf_cg_slot_forget(cg);
+  if (dir[0] && sf_cg_reap(dir) != 0)
+    sf_dying_add(rp, dir);
+}
+
+bool sf_reaper_run_done(struct sf_reaper *rp, struct sf_cgslot *cg, const char *log,
                         const pid_t *live, size_t nlive)
 {
-  if (cg[0]) { /* the cgroup holds every descendant, setsid or not */
-    if (sf_cg_reap(cg) != 0)
-      sf_dying_add(rp, cg);
-    return;
+  if (cg && cg->dir[0]) { /* the cgroup holds every descendant, setsid or not */
+    if (sf_cg_slot_empty(cg))
+      return true;
+    sf_reap_group(rp, cg);
+    return false;
   }
   /* without: those orphaned to us, the subreaper, known by the run's log path */
   pid_t kids[SF_KIDS_MAX];
   size_t k = sf_children(kids, SF_KIDS_MAX);
   char kv[PATH_MAX + 32];
   snprintf(kv, sizeof kv, "SOCKFAULT_LOG=%s", log);
+  bool clean = true;
   for (size_t i = 0; i < k && i < SF_KIDS_MAX; i++) {
     bool known = false;
     for (size_t j = 0; j < nlive && !known; j++)
       known = live[j] == kids[i];
-    if (!known && sf_proc_has_env(kids[i], kv))
+    if (!known && sf_proc_has_env(kids[i], kv)) {
       kill(kids[i], SIGKILL);
+      clean = false;
+    }
   }
+  return clean && k <= SF_KIDS_MAX;
+}
+
+void sf_reaper_slot_close(struct sf_reaper *rp, struct sf_cgslot *cg)
+{
+  sf_reap_group(rp, cg);
 }
 
 void sf_reaper_close(struct sf_reaper *rp)

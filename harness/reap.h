@@ -6,6 +6,7 @@
 #ifndef SF_REAP_H
 #define SF_REAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -22,10 +23,16 @@ struct sf_reaper {
 void sf_reaper_open(struct sf_reaper *rp);
 
 /* A run has ended (its process reaped): kill what is left of it — the processes of its
- * cgroup (cg, or "" when it has none), else our children whose environment holds its log
- * path, except the processes listed in live (the other runs and checks). */
-void sf_reaper_run_done(struct sf_reaper *rp, const char *cg, const char *log,
+ * slot's cgroup (cg, or NULL when it has none), else our children whose environment holds
+ * its log path, except the processes listed in live (the other runs and checks). True when
+ * nothing of the run was left: its group is empty and stays the slot's for the next run,
+ * or, without a group, no such child was found. Else a group is killed and the slot loses
+ * it (it is removed once its processes are gone). */
+bool sf_reaper_run_done(struct sf_reaper *rp, struct sf_cgslot *cg, const char *log,
                         const pid_t *live, size_t nlive);
+
+/* The end of a slot: its group removed, or killed and removed later. */
+void sf_reaper_slot_close(struct sf_reaper *rp, struct sf_cgslot *cg);
 
 /* Kill again what is in the dying cgroups; remove those now empty. */
 void sf_reaper_poll(struct sf_reaper *rp);

@@ -36,13 +36,23 @@ enum sf_state {
   SF_S_KILLED,     /* SIGKILL sent: waiting to reap */
 };
 
+/* What a slot of the pool keeps from one run to the next: its temp dir, emptied after each
+ * run, and its cgroup, both given up (and made anew) when a run leaves anything behind.
+ * A mkdir+rmdir per run costs ~0.25 ms on a disk with online discard: 8 % of a short run. */
+struct sf_slot {
+  char dir[PATH_MAX];     /* "" when the slot has none */
+  dev_t dev;
+  ino_t ino;
+  struct sf_cgslot cg;
+};
+
 struct sf_active {
   bool used;
   size_t idx;
   const struct sf_runspec *spec;
   struct sf_runres *res;
+  struct sf_slot *slot;
   char dir[PATH_MAX], log[PATH_MAX + 8];
-  char cg[PATH_MAX];      /* the run's cgroup, "" when it has none */
   pid_t pid, check_pid;
   int out_fd, err_fd;
   struct sf_capture out, err;
@@ -114,20 +124,39 @@ static const char *sf_log_level(const struct sf_runspec *s)
   return s->keep_calls || s->check ? "all" : "faults";
 }
 
+/* The slot after a run: its dir emptied for the next one, or removed when the run left
+ * something alive (that may still write there) or the dir is no longer as we made it. */
+static void sf_slot_after(struct sf_slot *sl, bool clean)
+{
+  if (sl->dir[0] && (!clean || sf_dir_empty(sl->dir, sl->dev, sl->ino) != 0)) {
+    sf_rmtree(sl->dir);
+    sl->dir[0] = '\0';
+  }
+}
+
 static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active *act,
                     const struct rlimit *nproc, struct sf_reaper *rp)
 {
   const struct sf_runspec *s = a->spec;
   struct sf_runres *r = a->res;
+  struct sf_slot *sl = a->slot;
   char err[512];
   a->pid = a->check_pid = -1;
   a->out_fd = a->err_fd = -1;
-  snprintf(a->dir, sizeof a->dir, "%s/run-%u", pool->tmpbase, pool->seq++);
-  snprintf(a->log, sizeof a->log, "%s/log", a->dir);
-  if (mkdir(a->dir, 0700) != 0) {
-    snprintf(r->spawn_err, sizeof r->spawn_err, "mkdir %.300s: %s", a->dir, strerror(errno));
-    return -1;
+  if (!sl->dir[0]) {
+    struct stat st;
+    snprintf(sl->dir, sizeof sl->dir, "%s/run-%u", pool->tmpbase, pool->seq++);
+    if (mkdir(sl->dir, 0700) != 0 || stat(sl->dir, &st) != 0) {
+      snprintf(r->spawn_err, sizeof r->spawn_err, "mkdir %.300s: %s", sl->dir,
+               strerror(errno));
+      sl->dir[0] = '\0';
+      return -1;
+    }
+    sl->dev = st.st_dev;
+    sl->ino = st.st_ino;
   }
+  snprintf(a->dir, sizeof a->dir, "%s", sl->dir);
+  snprintf(a->log, sizeof a->log, "%s/log", a->dir);
   if (sf_needs_port(s)) {
     for (int tries = 0; tries < 32 && r->port <= 0; tries++) {
       int p = sf_free_port();
@@ -136,7 +165,6 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
     }
     if (r->port <= 0) {
       snprintf(r->spawn_err, sizeof r->spawn_err, "no free loopback port");
-      sf_rmtree(a->dir);
       return -1;
     }
   }
@@ -151,13 +179,11 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   }
   pid_t pid = -1;
   int cgfd = -1;
-  a->cg[0] = '\0';
   if (ok && rp->cg.base[0]) {
-    cgfd = sf_cg_run(&rp->cg, pool->seq, SF_PIDS_MAX, a->cg, sizeof a->cg);
+    cgfd = sf_cg_slot_ready(&rp->cg, &sl->cg, pool->seq++, SF_PIDS_MAX);
     if (cgfd < 0) {
-      snprintf(r->spawn_err, sizeof r->spawn_err, "cannot create its cgroup %.300s: %s",
-               a->cg, strerror(errno));
-      a->cg[0] = '\0';
+      snprintf(r->spawn_err, sizeof r->spawn_err, "cannot create its cgroup in %.300s: %s",
+               rp->cg.base, strerror(errno));
       ok = 0;
     }
   }
@@ -173,8 +199,6 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   } else if (!r->spawn_err[0]) {
     snprintf(r->spawn_err, sizeof r->spawn_err, "cannot set up the run: %s", strerror(errno));
   }
-  if (cgfd >= 0)
-    close(cgfd);
   if (argv)
     for (size_t i = 0; i < s->nargs; i++)
       free(argv[i + 1]);
@@ -190,9 +214,8 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
       close(outp[0]);
     if (errp[0] >= 0)
       close(errp[0]);
-    if (a->cg[0])
-      sf_reaper_run_done(rp, a->cg, a->log, NULL, 0);
-    sf_rmtree(a->dir);
+    /* nothing ran past exec: what joined the group is reaped already */
+    sf_slot_after(sl, !sl->cg.dir[0] || sf_reaper_run_done(rp, &sl->cg, a->log, NULL, 0));
     return -1;
   }
   fcntl(outp[0], F_SETFL, O_NONBLOCK);
@@ -254,7 +277,8 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
       live[nlive++] = act[i].pid;
       live[nlive++] = act[i].check_pid;
     }
-  sf_reaper_run_done(rp, a->cg, a->log, live, nlive);
+  bool clean = sf_reaper_run_done(rp, rp->cg.base[0] ? &a->slot->cg : NULL, a->log, live,
+                                  nlive);
   /* The group is dead: read what is left, boundedly (an escaped daemon may hold a pipe). */
   for (int i = 0; i < 16 && a->out_fd >= 0 && sf_capture_read(&a->out, a->out_fd) == 2; i++) {
   }
@@ -284,7 +308,7 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
     a->scan.calls = NULL;
   }
   sf_logscan_done(&a->scan);
-  sf_rmtree(a->dir);
+  sf_slot_after(a->slot, clean);
   a->used = false;
 }
 
@@ -425,11 +449,15 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
   struct sf_reaper rp;
   sf_reaper_open(&rp); /* first: it makes sure fds 0-2 are taken */
   struct sf_active *act = calloc(jobs, sizeof *act);
-  if (!act || pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+  struct sf_slot *slots = calloc(jobs, sizeof *slots);
+  if (!act || !slots || pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     free(act);
+    free(slots);
     sf_reaper_close(&rp);
     return -1;
   }
+  for (unsigned i = 0; i < jobs; i++)
+    sf_cg_slot_init(&slots[i].cg);
   struct sigaction sa = {.sa_handler = sf_on_chld, .sa_flags = SA_RESTART | SA_NOCLDSTOP}, old;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGCHLD, &sa, &old);
@@ -458,6 +486,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
       struct sf_active *a = &act[slot];
       memset(a, 0, sizeof *a);
       a->used = true;
+      a->slot = &slots[slot];
       a->idx = next;
       a->spec = &specs[next];
       a->res = &res[next];
@@ -537,6 +566,12 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
   close(sf_chld_pipe[0]);
   close(sf_chld_pipe[1]);
   sf_chld_pipe[0] = sf_chld_pipe[1] = -1;
+  for (unsigned i = 0; i < jobs; i++) {
+    if (slots[i].dir[0])
+      sf_rmtree(slots[i].dir);
+    sf_reaper_slot_close(&rp, &slots[i].cg);
+  }
+  free(slots);
   sf_reaper_close(&rp);
   free(pfd);
   free(owner);

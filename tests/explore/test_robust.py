@@ -217,6 +217,44 @@ class Hostile(unittest.TestCase):
         self.assertEqual(got, {"socket": {"error-exit"}, "close": {"ok"}})
         self.assertLess(x.wall, 30)
 
+    def test_litters_tmpdir(self):
+        """Each run fills its TMPDIR (files, a read-only one, a fifo, a subtree, a symlink
+        out of it) and prints what it found there first: every run finds it empty (a run
+        seeing another's leftovers would print more than the baseline: silent), the
+        symlink is not followed, nothing is left."""
+        d = tempfile.mkdtemp(prefix="sf-robust-litter.")
+        self.addCleanup(shutil.rmtree, d, True)
+        outside = os.path.join(d, "outside")
+        os.mkdir(outside)
+        open(os.path.join(outside, "keep"), "w").close()
+        prog = os.path.join(d, "litter.py")
+        with open(prog, "w") as f:
+            f.write(f"""#!/usr/bin/python3
+import os, socket
+tmp = os.environ["TMPDIR"]
+print(sorted(n for n in os.listdir(tmp) if n != "log"))  # the log is the shim's
+with open(os.path.join(tmp, "file"), "w") as f:
+    f.write("x")
+ro = os.path.join(tmp, "read-only")
+open(ro, "w").close()
+os.chmod(ro, 0o400)
+os.mkfifo(os.path.join(tmp, "fifo"))
+os.makedirs(os.path.join(tmp, "sub", "deeper"))
+open(os.path.join(tmp, "sub", "deeper", "f"), "w").close()
+os.symlink({outside!r}, os.path.join(tmp, "link-out"))
+try:
+    socket.socket().close()
+except OSError:
+    pass
+""")
+        os.chmod(prog, 0o755)
+        for jobs in ["1", "2"]:
+            x = self.explore(["--jobs", jobs, "--calls", "socket,close", "--", prog])
+            self.assertClean(x, prog, rcs=(0,))
+            for p in self.points(x):
+                self.assertEqual((p["class"], p["fired"]), ("ok", True), p)
+            self.assertEqual(os.listdir(outside), ["keep"])
+
     def test_own_stdout_broken(self):
         """explore's own stdout a pipe nobody reads: no death by SIGPIPE, a write error (7)
         after the clean-up; replay (which echoes the program's output) runs to its end."""

@@ -14,9 +14,13 @@ usage: bench/explore_rate.sh [BUILD_DIR] [SOCKETS] [REPEAT]
              SOCKETS x (socket's 8 errnos + close's 3)
   REPEAT     explore runs per --jobs value, summed (default 3)
 
-Prints, per line: what was measured, runs, seconds, and the rate. The bare rate is a shell
-loop running the target directly (fork+exec+wait, no shim); explore's rate counts failure
-points only (its baselines are extra runs it also pays for).
+Prints, per line: what was measured, runs, seconds, and the rate. The bare rates run the
+target directly, without the shim: a shell loop (bash forks itself, a large process: on some
+machines that is the slowest way to spawn), a C fork+exec+wait loop, a C vfork+exec+wait loop
+(how explore spawns; the fastest), and two C fork loops at once (what a second CPU gives a
+spawning loop: the ceiling for --jobs 2). explore's rate counts failure points only (its
+baselines are extra runs it also pays for). The last lines are the ratios. The C loops need
+a C compiler (cc, or $CC); without one they are left out.
 USAGE
 }
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
@@ -32,18 +36,67 @@ done
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%8.1f", (s > 0 ? n / s : 0) }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+row() { printf '%-38s %7d %8s %10s\n' "$1" "$2" "$3" "$(rate "$2" "$3")"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+per_s() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.3f", (s > 0 ? n / s : 0) }'; }
 
-printf '%-34s %7s %8s %10s\n' "measure" "runs" "seconds" "per second"
-# bare fork+exec+wait of the same target
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# the C loops: MODE (fork|vfork) N PROG ARGS..., each run must exit 0
+loop=""
+if ${CC:-cc} -O2 -x c -o "$tmp/loop" - 2>/dev/null <<'C'
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv)
+{
+  int vf = argc > 3 && strcmp(argv[1], "vfork") == 0, n = argc > 3 ? atoi(argv[2]) : 0;
+  for (int i = 0; i < n; i++) {
+    pid_t p = vf ? vfork() : fork();
+    if (p == 0) {
+      execve(argv[3], argv + 3, environ);
+      _exit(127);
+    }
+    int st;
+    if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+      return 1;
+  }
+  return 0;
+}
+C
+then
+  loop=$tmp/loop
+fi
+
+printf '%-38s %7s %8s %10s\n' "measure" "runs" "seconds" "per second"
 n=500
 t0=$(now)
 for ((i = 0; i < n; i++)); do "$target" "$sockets"; done
 t1=$(now)
-secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-printf '%-34s %7d %8s %10s\n' "fork+exec+wait (no shim)" "$n" "$secs" "$(rate "$n" "$secs")"
+shell=$(secs "$t0" "$t1")
+row "fork+exec+wait, shell loop (no shim)" "$n" "$shell"
+cfork="" cvfork="" cpar=""
+if [[ -n $loop ]]; then
+  t0=$(now); "$loop" fork "$n" "$target" "$sockets"; t1=$(now)
+  cfork=$(secs "$t0" "$t1")
+  row "fork+exec+wait, C loop (no shim)" "$n" "$cfork"
+  t0=$(now); "$loop" vfork "$n" "$target" "$sockets"; t1=$(now)
+  cvfork=$(secs "$t0" "$t1")
+  row "vfork+exec+wait, C loop (no shim)" "$n" "$cvfork"
+  t0=$(now)
+  "$loop" fork $((n / 2)) "$target" "$sockets" & half=$!
+  "$loop" fork $((n / 2)) "$target" "$sockets"
+  wait "$half"
+  t1=$(now)
+  cpar=$(secs "$t0" "$t1")
+  row "2 C fork loops at once (no shim)" $((n / 2 * 2)) "$cpar"
+fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+xr=()
 for jobs in 1 2; do
   points=0
   t0=$(now)
@@ -54,8 +107,20 @@ for jobs in 1 2; do
     points=$((points + p))
   done
   t1=$(now)
-  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-  printf '%-34s %7d %8s %10s\n' "explore --jobs $jobs (failure points)" "$points" "$secs" \
-    "$(rate "$points" "$secs")"
+  xs=$(secs "$t0" "$t1")
+  xr[$jobs]=$(rate "$points" "$xs")
+  row "explore --jobs $jobs (failure points)" "$points" "$xs"
 done
+line="explore --jobs 1 / bare: $(ratio "${xr[1]}" "$(per_s "$n" "$shell")") (shell loop)"
+if [[ -n $loop ]]; then
+  line+=", $(ratio "${xr[1]}" "$(per_s "$n" "$cfork")") (C fork)"
+  line+=", $(ratio "${xr[1]}" "$(per_s "$n" "$cvfork")") (C vfork)"
+fi
+echo "$line"
+line="explore --jobs 2 / --jobs 1: $(ratio "${xr[2]}" "${xr[1]}")"
+if [[ -n $loop ]]; then
+  par=$(ratio "$(per_s $((n / 2 * 2)) "$cpar")" "$(per_s "$n" "$cfork")")
+  line+="; 2 C fork loops at once / 1: $par"
+fi
+echo "$line"
 echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs)"

@@ -34,6 +34,9 @@ from strays import strays  # noqa: E402  (sets this test's SF_TEST_TOKEN)
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
 NOTE_UNBOUNDED = "runs have no bound on their processes"
+# explore with /sys/fs/cgroup hidden: a tmpfs over it in a private mount namespace
+NO_CGROUPS = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+              'mount -t tmpfs none /sys/fs/cgroup && exec "$@"', "sh"]
 
 
 def target(name):
@@ -221,7 +224,7 @@ class Hostile(unittest.TestCase):
         """Each run fills its TMPDIR (files, a read-only one, a fifo, a subtree, a symlink
         out of it) and prints what it found there first: every run finds it empty (a run
         seeing another's leftovers would print more than the baseline: silent), the
-        symlink is not followed, nothing is left."""
+        symlink is not followed, nothing is left; with cgroups and without."""
         d = tempfile.mkdtemp(prefix="sf-robust-litter.")
         self.addCleanup(shutil.rmtree, d, True)
         outside = os.path.join(d, "outside")
@@ -248,12 +251,15 @@ except OSError:
     pass
 """)
         os.chmod(prog, 0o755)
-        for jobs in ["1", "2"]:
-            x = self.explore(["--jobs", jobs, "--calls", "socket,close", "--", prog])
-            self.assertClean(x, prog, rcs=(0,))
-            for p in self.points(x):
-                self.assertEqual((p["class"], p["fired"]), ("ok", True), p)
-            self.assertEqual(os.listdir(outside), ["keep"])
+        wraps = [None] + ([NO_CGROUPS] if os.geteuid() == 0 and shutil.which("unshare") else [])
+        for wrap in wraps:
+            for jobs in ["1", "2"]:
+                x = self.explore(["--jobs", jobs, "--calls", "socket,close", "--", prog],
+                                 wrap=wrap)
+                self.assertClean(x, prog, rcs=(0,))
+                for p in self.points(x):
+                    self.assertEqual((p["class"], p["fired"]), ("ok", True), (wrap, p))
+                self.assertEqual(os.listdir(outside), ["keep"])
 
     def test_own_stdout_broken(self):
         """explore's own stdout a pipe nobody reads: no death by SIGPIPE, a write error (7)
@@ -279,8 +285,7 @@ except OSError:
         """/sys/fs/cgroup hidden (a tmpfs over it in a private mount namespace): explore
         says the runs are unbounded, and still kills the escaped daemons and the bomb's
         children (subreaper, their environment) — nothing is left."""
-        wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                'mount -t tmpfs none /sys/fs/cgroup && exec "$@"', "sh"]
+        wrap = NO_CGROUPS
         for name, args in [("hostile_escape", ["--calls", "socket,close", "--",
                                                target("hostile_escape")]),
                            ("hostile_forkbomb", server_args("hostile_forkbomb"))]:

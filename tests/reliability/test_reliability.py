@@ -404,6 +404,9 @@ class Security(TmpDir):
         os.unlink(rodata)
         self.assertGreater(len(data), 1000, "no .rodata extracted")
         self.assertIn(b"SOCKFAULT_LOG", data)  # the extraction found the shim's strings
+        # a build without optimisation keeps source file names (sanitizer source locations):
+        # never opened, and under /tmp whenever the clone is
+        data = re.sub(rb"/[^\0]*\.(?:c|h|def)\0", b"", data)
         self.assertNotIn(b"/tmp", data, "the shim names a path in /tmp")
         # a run with rules, log, fork and exec creates nothing but the log
         work, tmp = self.path("cwd"), self.path("tmp")

@@ -135,11 +135,12 @@ void sf_arm(void)
     slow |= SF_ALL_CALLS;
   if (track)
     slow |= creators;
-  /* Closes made while the table was not kept went unseen: start it afresh. */
-  if (track && !atomic_load_explicit(&sf_g.track_fds, memory_order_relaxed))
-    sf_fd_forget_from(0, ~0U);
-  atomic_store_explicit(&sf_g.track_fds, track, memory_order_relaxed);
+  const bool was = atomic_exchange_explicit(&sf_g.track_fds, track, memory_order_relaxed);
   atomic_store_explicit(&sf_g.fast, SF_ALL_CALLS & ~slow, memory_order_release);
+  /* Closes made while the table was not kept went unseen: start it afresh, once closes are
+   * on the slow path again (an entry stored meanwhile is dropped too, which is safe). */
+  if (track && !was)
+    sf_fd_forget_from(0, ~0U);
 }
 
 static void sf_seed_rules(void)

@@ -12,7 +12,8 @@ usage: bench/explore_rate.sh [BUILD_DIR] [SOCKETS] [REPEAT]
              tests/targets/trivial
   SOCKETS    sockets the trivial target opens and closes (default 8): the points are
              SOCKETS x (socket's 8 errnos + close's 3)
-  REPEAT     explore runs per --jobs value, summed (default 3)
+  REPEAT     rounds (default 3): each round runs every measure once (100 bare runs each,
+             one exploration per --jobs value), so load changes fall on all alike
 
 Prints, per line: what was measured, runs, seconds, and the rate. The bare rates run the
 target directly, without the shim: a shell loop (bash forks itself, a large process: on some
@@ -72,45 +73,53 @@ then
   loop=$tmp/loop
 fi
 
-printf '%-38s %7s %8s %10s\n' "measure" "runs" "seconds" "per second"
-n=500
-t0=$(now)
-for ((i = 0; i < n; i++)); do "$target" "$sockets"; done
-t1=$(now)
-shell=$(secs "$t0" "$t1")
-row "fork+exec+wait, shell loop (no shim)" "$n" "$shell"
-cfork="" cvfork="" cpar=""
-if [[ -n $loop ]]; then
-  t0=$(now); "$loop" fork "$n" "$target" "$sockets"; t1=$(now)
-  cfork=$(secs "$t0" "$t1")
-  row "fork+exec+wait, C loop (no shim)" "$n" "$cfork"
-  t0=$(now); "$loop" vfork "$n" "$target" "$sockets"; t1=$(now)
-  cvfork=$(secs "$t0" "$t1")
-  row "vfork+exec+wait, C loop (no shim)" "$n" "$cvfork"
-  t0=$(now)
-  "$loop" fork $((n / 2)) "$target" "$sockets" & half=$!
+# Every measure runs once per round, rounds one after the other, so a change in the machine's
+# load falls on all of them alike (as scripts/bench.sh rotates its modes); times are summed.
+n=100 # bare runs per measure and round
+add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
+timed() { # VAR CMD...: add CMD's wall time to VAR
+  local var=$1 t0 t1; shift
+  t0=$(now); "$@"; t1=$(now)
+  printf -v "$var" '%s' "$(add "${!var}" "$(secs "$t0" "$t1")")"
+}
+shell_loop() { for ((i = 0; i < n; i++)); do "$target" "$sockets"; done; }
+two_loops() {
+  "$loop" fork $((n / 2)) "$target" "$sockets" & local half=$!
   "$loop" fork $((n / 2)) "$target" "$sockets"
   wait "$half"
-  t1=$(now)
-  cpar=$(secs "$t0" "$t1")
-  row "2 C fork loops at once (no shim)" $((n / 2 * 2)) "$cpar"
+}
+points=(0 0 0)
+explore() { # JOBS
+  "$cli" explore -q --jobs "$1" --max-per-call "$sockets" --json "$tmp/r.json" \
+    -- "$target" "$sockets" || { echo "explore failed (status $?)" >&2; exit 1; }
+  points[$1]=$((points[$1] + $(grep -o '"runs":[0-9]*' "$tmp/r.json" | cut -d: -f2)))
+}
+shell=0 cfork=0 cvfork=0 cpar=0 xs1=0 xs2=0
+for ((r = 0; r < repeat; r++)); do
+  timed shell shell_loop
+  if [[ -n $loop ]]; then
+    timed cfork "$loop" fork "$n" "$target" "$sockets"
+    timed cvfork "$loop" vfork "$n" "$target" "$sockets"
+    timed cpar two_loops
+  fi
+  timed xs1 explore 1
+  timed xs2 explore 2
+done
+runs=$((n * repeat))
+printf '%-38s %7s %8s %10s\n' "measure" "runs" "seconds" "per second"
+row "fork+exec+wait, shell loop (no shim)" "$runs" "$shell"
+if [[ -n $loop ]]; then
+  row "fork+exec+wait, C loop (no shim)" "$runs" "$cfork"
+  row "vfork+exec+wait, C loop (no shim)" "$runs" "$cvfork"
+  row "2 C fork loops at once (no shim)" $((n / 2 * 2 * repeat)) "$cpar"
 fi
-
 xr=()
 for jobs in 1 2; do
-  points=0
-  t0=$(now)
-  for ((r = 0; r < repeat; r++)); do
-    "$cli" explore -q --jobs "$jobs" --max-per-call "$sockets" --json "$tmp/r.json" \
-      -- "$target" "$sockets" || { echo "explore failed (status $?)" >&2; exit 1; }
-    p=$(grep -o '"runs":[0-9]*' "$tmp/r.json" | cut -d: -f2)
-    points=$((points + p))
-  done
-  t1=$(now)
-  xs=$(secs "$t0" "$t1")
-  xr[$jobs]=$(rate "$points" "$xs")
-  row "explore --jobs $jobs (failure points)" "$points" "$xs"
+  xs=xs$jobs
+  xr[$jobs]=$(rate "${points[$jobs]}" "${!xs}")
+  row "explore --jobs $jobs (failure points)" "${points[$jobs]}" "${!xs}"
 done
+n=$runs
 line="explore --jobs 1 / bare: $(ratio "${xr[1]}" "$(per_s "$n" "$shell")") (shell loop)"
 if [[ -n $loop ]]; then
   line+=", $(ratio "${xr[1]}" "$(per_s "$n" "$cfork")") (C fork)"

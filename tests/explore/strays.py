@@ -29,3 +29,18 @@ def strays(path=""):
         if _NEEDLE in env.split(b"\0") and path.encode() in cmd and state != "Z":
             found.append(int(pid))
     return found
+
+
+def main(cli, targets):
+    """unittest.main for a test of explore, then a failure if a target process outlived it."""
+    import sys
+    import unittest
+    if not cli or not targets:
+        sys.exit("set SF_CLI and SF_TARGETS")
+    try:
+        unittest.main()
+    finally:
+        stray = strays(targets)
+        if stray:
+            print("target processes outlived explore:", stray, file=sys.stderr)
+            sys.exit(1)

@@ -19,11 +19,10 @@ import shutil
 import signal
 import struct
 import subprocess
-import sys
 import tempfile
 import unittest
 
-from strays import strays  # noqa: E402  (sets this test's SF_TEST_TOKEN)
+from strays import main as strays_main  # noqa: E402  (sets this test's SF_TEST_TOKEN)
 
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
@@ -384,12 +383,4 @@ class ChromiumTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not CLI or not TARGETS:
-        sys.exit("set SF_CLI and SF_TARGETS")
-    try:
-        unittest.main()
-    finally:
-        stray = strays(TARGETS)
-        if stray:
-            print("target processes outlived explore:", stray, file=sys.stderr)
-            sys.exit(1)
+    strays_main(CLI, TARGETS)

@@ -240,11 +240,15 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
   return -1;
 }
 
+/* The runs of points are judged as each ends, so that the line's findings are the ones so
+ * far; res is NULL outside them (the baseline's runs are not points and draw nothing). */
 struct sf_progress {
-  bool on;
+  bool on, shown;
   long long t0, last;
-  size_t base, total, findings;
-  const struct sf_explore *x;
+  size_t base, total, findings, from;
+  struct sf_explore *x;
+  struct sf_runres *res;
+  bool *judged;
 };
 
 static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf_runres *last,
@@ -252,7 +256,12 @@ static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf
 {
   struct sf_progress *pg = ctx;
   (void)last;
-  (void)idx;
+  if (!pg->res)
+    return;
+  struct sf_point *p = &pg->x->rep.points[pg->from + idx];
+  sf_judge(&pg->x->rep, &pg->res[idx], p->nfaults, p);
+  pg->judged[idx] = true;
+  pg->findings += p->finding;
   if (!pg->on)
     return;
   long long now = sf_now_ms();
@@ -264,12 +273,15 @@ static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf
   fprintf(stderr, "\r\033[Kexplore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld", d, t,
           pg->findings, eta / 60, eta % 60);
   fflush(stderr);
+  pg->shown = true;
 }
 
+/* Erases the line, so that what comes next on stderr starts a line of its own. */
 static void sf_progress_end(struct sf_progress *pg)
 {
-  if (pg->on)
+  if (pg->shown)
     fprintf(stderr, "\r\033[K");
+  pg->shown = false;
 }
 
 /* The runs of points [from, to) of the report; each judged; res kept for pair selection. */
@@ -281,8 +293,9 @@ static int sf_run_points(struct sf_explore *x, struct sf_pool *pool, size_t from
   struct sf_runspec *specs = calloc(n ? n : 1, sizeof *specs);
   struct sf_runres *res = calloc(n ? n : 1, sizeof *res);
   char **rules = calloc(n ? n : 1, sizeof *rules);
+  bool *judged = calloc(n ? n : 1, sizeof *judged);
   int rc = -1;
-  if (!specs || !res || !rules)
+  if (!specs || !res || !rules || !judged)
     goto out;
   for (size_t i = 0; i < n; i++) {
     char text[600];
@@ -295,17 +308,26 @@ static int sf_run_points(struct sf_explore *x, struct sf_pool *pool, size_t from
     specs[i].nrules = x->rep.points[from + i].nfaults;
   }
   pg->total = n;
+  if (pg->base == 0)
+    pg->t0 = sf_now_ms(); /* the ETA from the points' rate, not the baseline's */
+  pg->from = from;
+  pg->res = res;
+  pg->judged = judged;
   rc = sf_pool_run(pool, specs, res, n);
+  pg->res = NULL;
+  pg->judged = NULL;
   pg->base += n;
-  for (size_t i = 0; i < n; i++) {
-    sf_judge(&x->rep, &res[i], specs[i].nrules, &x->rep.points[from + i]);
-    pg->findings += x->rep.points[from + i].finding;
-  }
+  for (size_t i = 0; i < n; i++) /* the runs not reported by the pool: interrupted */
+    if (!judged[i]) {
+      sf_judge(&x->rep, &res[i], specs[i].nrules, &x->rep.points[from + i]);
+      pg->findings += x->rep.points[from + i].finding;
+    }
 out:
   for (size_t i = 0; rules && i < n; i++)
     free(rules[i]);
   free(rules);
   free(specs);
+  free(judged);
   if (resp)
     *resp = res;
   else {
@@ -467,7 +489,7 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
     sf_err("explore", "mkdtemp %s: %s", base, strerror(errno));
     return SOCKFAULT_EXIT_INTERNAL;
   }
-  struct sf_progress pg = {.on = isatty(2) != 0, .t0 = sf_now_ms()};
+  struct sf_progress pg = {.on = isatty(2) != 0, .x = x};
   struct sf_pool pool = {.tmpbase = base, .jobs = o->jobs, .stop = &sf_stop_sig,
                          .progress = sf_progress_cb, .ctx = &pg};
   struct sf_runspec proto = {.shim = x->shim, .prog = r->prog, .args = r->args,

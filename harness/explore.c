@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -270,8 +271,17 @@ static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf
   pg->last = now;
   size_t d = pg->base + done, t = pg->base + total;
   long long eta = d ? (now - pg->t0) * (long long)(t - d) / (long long)d / 1000 : 0;
-  fprintf(stderr, "\r\033[Kexplore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld", d, t,
-          pg->findings, eta / 60, eta % 60);
+  char line[160];
+  int len = snprintf(line, sizeof line,
+                     "explore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld", d, t,
+                     pg->findings, eta / 60, eta % 60);
+  struct winsize ws;
+  if (len >= (int)sizeof line)
+    len = (int)sizeof line - 1;
+  /* a line that wraps is not erased by "\r\033[K" (only its last row is): cut it */
+  if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && len >= ws.ws_col)
+    len = ws.ws_col - 1;
+  fprintf(stderr, "\r\033[K%.*s", len < 0 ? 0 : len, line);
   fflush(stderr);
   pg->shown = true;
 }

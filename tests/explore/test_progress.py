@@ -283,6 +283,20 @@ class StateTest(unittest.TestCase):
         self.assertNotIn(REDRAW, x.err)
         self.assertEqual(x.out, "")
 
+    def test_narrow_terminal(self):
+        """A line wider than the terminal wraps, and "\r\033[K" erases only its last row: each
+        redraw would leave a row behind. The line is cut to the terminal's width."""
+        cols = 30
+        x = Run(["--jobs", "2", "--timeout", "5", "--", target("trivial"), "3"], cols=cols)
+        self.assertEqual(x.rc, 0, x.err)
+        drawn = [s for s in x.err.split(REDRAW) if s]
+        self.assertTrue(drawn, repr(x.err))
+        for s in drawn:
+            self.assertLess(len(s), cols, drawn)
+            self.assertTrue(s.startswith("explore: "), drawn)
+        rows, col = screen(x.err, cols)
+        self.assertEqual((rows, col), ([""], 0), "rows left on a narrow terminal")
+
 
 if __name__ == "__main__":
     strays_main(CLI, TARGETS)

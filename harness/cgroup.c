@@ -1,6 +1,7 @@
 /* Per-run pids cgroups (cgroup.h). */
 #define _GNU_SOURCE
 #include "cgroup.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -251,7 +252,7 @@ int sf_cg_reap(const char *dir)
 void sf_cg_close(struct sf_cgroup *cg)
 {
   if (cg->base[0] && rmdir(cg->base) != 0 && errno != ENOENT)
-    fprintf(stderr, "sockfault: warning: could not remove cgroup %s: %s\n", cg->base,
+    sf_warn("sockfault: warning: could not remove cgroup %s: %s\n", cg->base,
             strerror(errno));
   cg->base[0] = '\0';
 }

@@ -284,6 +284,7 @@ static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf
   fprintf(stderr, "\r\033[K%.*s", len < 0 ? 0 : len, line);
   fflush(stderr);
   pg->shown = true;
+  sf_status_shown(true);
 }
 
 /* Erases the line, so that what comes next on stderr starts a line of its own. */
@@ -292,6 +293,7 @@ static void sf_progress_end(struct sf_progress *pg)
   if (pg->shown)
     fprintf(stderr, "\r\033[K");
   pg->shown = false;
+  sf_status_shown(false);
 }
 
 /* The runs of points [from, to) of the report; each judged; res kept for pair selection. */

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,4 +385,20 @@ int sf_capture_read(struct sf_capture *c, int fd)
     return 1;
   }
   return 2;
+}
+
+static bool sf_status_on;
+
+void sf_status_shown(bool shown) { sf_status_on = shown; }
+
+void sf_warn(const char *fmt, ...)
+{
+  if (sf_status_on)
+    fputs("\r\033[K", stderr);
+  sf_status_on = false;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fflush(stderr);
 }

@@ -30,6 +30,11 @@ void sf_kill_group(pid_t pgid, int sig);
 /* Our children (as a child subreaper, orphaned descendants too): up to max pids into out;
  * returns how many there are (may exceed max). */
 size_t sf_children(pid_t *out, size_t max);
+/* stderr may carry a status line redrawn in place (explore's progress on a terminal): say
+ * whether one is on screen, and sf_warn erases it before its message (the next redraw
+ * brings it back), so that a message never lands on the end of it. */
+void sf_status_shown(bool shown);
+void sf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Whether the environment of a live process holds the entry kv ("NAME=value"). */
 bool sf_proc_has_env(pid_t pid, const char *kv);
 

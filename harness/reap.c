@@ -38,7 +38,7 @@ void sf_reaper_open(struct sf_reaper *rp)
   sf_stdio_open();
   if (sf_cg_open(&rp->cg, why, sizeof why) != 0 && geteuid() == 0 && !noted) {
     noted = true;
-    fprintf(stderr, "sockfault: note: runs have no bound on their processes (%s; "
+    sf_warn("sockfault: note: runs have no bound on their processes (%s; "
             "RLIMIT_NPROC does not bind root)\n", why);
   }
 }
@@ -125,7 +125,7 @@ void sf_reaper_close(struct sf_reaper *rp)
     if (k == 0 && rp->ndying == 0)
       break;
     if (sf_now_ms() > deadline) {
-      fprintf(stderr, "sockfault: warning: %zu process(es) and %zu cgroup(s) of the runs "
+      sf_warn("sockfault: warning: %zu process(es) and %zu cgroup(s) of the runs "
               "still there after %d ms of SIGKILL\n", k, rp->ndying, SF_REAP_MS);
       break;
     }

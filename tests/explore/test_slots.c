@@ -1,6 +1,7 @@
 /* What a slot of explore's run pool hands from one run to the next, and when it must not:
  *   sf_dir_empty  the temp dir emptied (files, read-only files, fifos, subtrees; a symlink
  *                 out of it removed, not followed), refused when it is not the dir we made
+ *   sf_warn       a warning erases a status line on screen before its message
  *   cgroup slot   reused only when pids.current is 0: not while a process of the last run
  *                 lives, nor while one is a zombie not yet reaped; pids.max written again
  *                 on reuse; a group left non-empty is killed, removed, and replaced
@@ -194,8 +195,37 @@ static void test_cgroup_slot(void)
   CHECK(access(base, F_OK) != 0);
 }
 
+/* A warning while a status line is on screen erases it first, once; otherwise it is the
+ * message alone. stderr goes to a file for the while. */
+static void test_warn_erases_status_line(void)
+{
+  char path[] = "/tmp/sf_warn_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fd, 2);
+  sf_warn("plain %d\n", 1);
+  fputs("\r\033[Kexplore: 1/9 runs", stderr);
+  sf_status_shown(true);
+  sf_warn("over %s\n", "line");
+  sf_warn("next\n");
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  char buf[256] = {0};
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  unlink(path);
+  CHECK(n > 0);
+  CHECK_STR(buf, "plain 1\n\r\033[Kexplore: 1/9 runs\r\033[Kover line\nnext\n");
+}
+
 int main(void)
 {
+  test_warn_erases_status_line();
   test_dir_empty();
   test_cgroup_slot();
   CHECK_DONE();

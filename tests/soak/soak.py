@@ -27,8 +27,10 @@ What is checked (any failure: exit 1, with the reason):
     with the same number of connections (not with --sanitized: ASan's quarantine and shadow
     memory make RSS meaningless; LeakSanitizer at exit checks leaks instead);
   * soak: after the fault window, a full protocol check (rs_check) and a fresh round of
-    connections are all exact; the load test: rs_check passes (up to 3 tries, since faults
-    are still on).
+    connections are all exact; the load test: rs_check passes (up to 20 tries, since faults
+    are still on and may cut any one check's connection: with 3 tries the test failed twice
+    in about a dozen CI runs, each try cut by a different fault; a server that stopped
+    serving fails all 20).
 
 Every wait is bounded; the server is killed by pid in a finally; the temp dir is removed
 (--keep leaves it, with the shim log, the server's stderr and rs_load's reports).
@@ -291,7 +293,7 @@ def main():
             log(f"fault window closed after {rounds} drain round(s)")
 
         # After the load: still serving, exactly (faults over in the soak).
-        tries = 1 if soak else 3
+        tries = 1 if soak else 20
         for t in range(tries):
             r = subprocess.run([a.check, str(port)], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, timeout=30)

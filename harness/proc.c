@@ -26,25 +26,34 @@ long long sf_now_ms(void)
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long long sf_proc_cpu_ms(pid_t pid)
+/* /proc/PID/stat read into buf: its fields after comm (which may hold spaces and
+ * parentheses, so they restart after the last ')'), or NULL if the process is gone. */
+static const char *sf_stat_fields(const char *pid, char *buf, size_t len)
 {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  char path[300];
+  snprintf(path, sizeof path, "/proc/%s/stat", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+    return NULL;
+  ssize_t n = read(fd, buf, len - 1);
   close(fd);
   if (n <= 0)
-    return -1;
+    return NULL;
   buf[n] = '\0';
-  /* comm may hold spaces and parentheses: fields restart after the last ')' */
-  char *p = strrchr(buf, ')');
+  const char *p = strrchr(buf, ')');
+  return p ? p + 1 : NULL;
+}
+
+long long sf_proc_cpu_ms(pid_t pid)
+{
+  char id[24], buf[1024];
+  snprintf(id, sizeof id, "%d", (int)pid);
+  const char *p = sf_stat_fields(id, buf, sizeof buf);
   if (!p)
     return -1;
   unsigned long long utime = 0, stime = 0;
   /* after ')': state(3) ... utime is field 14, stime 15 */
-  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+  if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
              &stime) != 2)
     return -1;
   long hz = sysconf(_SC_CLK_TCK);
@@ -183,19 +192,10 @@ void sf_kill_group(pid_t pgid, int sig)
 /* /proc/PID/stat's ppid, or -1. */
 static pid_t sf_ppid_of(const char *pid)
 {
-  char path[300], buf[512];
-  snprintf(path, sizeof path, "/proc/%s/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  const char *p = strrchr(buf, ')');
+  char buf[512];
+  const char *p = sf_stat_fields(pid, buf, sizeof buf);
   int ppid;
-  return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+  return p && sscanf(p, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
 }
 
 size_t sf_children(pid_t *out, size_t max)

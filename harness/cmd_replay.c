@@ -71,7 +71,7 @@ static int sf_replay_run(struct sf_report *r, struct sf_point *p, long long time
   r->timeout_ms = timeout_ms;
   sf_judge(r, &res, p->nfaults, p);
   sf_runres_free(&res);
-  char repro[16384];
+  char repro[SF_REPRO_MAX];
   sf_point_reproducer(r, p, repro, sizeof repro);
   fprintf(stderr, "sockfault replay: now %s: %s\n  (recorded %s%s)\n  %s\n",
           sf_class_name(p->cls), p->detail ? p->detail : "", sf_class_name(recorded),

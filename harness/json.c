@@ -397,6 +397,17 @@ bool sf_json_bool(const struct sf_json *obj, const char *key, bool def)
   return v && v->type == SF_JBOOL ? v->b : def;
 }
 
+size_t sf_utf8_put(FILE *f, const unsigned char *s, size_t len)
+{
+  size_t k = sf_utf8_seq(s, len);
+  if (k == 0) {
+    fputs("\xef\xbf\xbd", f); /* U+FFFD */
+    return 1;
+  }
+  fwrite(s, 1, k, f);
+  return k;
+}
+
 size_t sf_utf8_seq(const unsigned char *s, size_t len)
 {
   unsigned char c = s[0];

@@ -41,5 +41,7 @@ static inline void sf_json_write_cstr(FILE *f, const char *s)
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 size_t sf_utf8_seq(const unsigned char *s, size_t len);
+/* Write the valid UTF-8 sequence at s, or U+FFFD for an invalid byte; the bytes consumed. */
+size_t sf_utf8_put(FILE *f, const unsigned char *s, size_t len);
 
 #endif

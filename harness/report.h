@@ -143,7 +143,9 @@ int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);
 /* The shim rules of the point: "accept:error=EMFILE:when=2[;...]". */
 void sf_point_rules(const struct sf_point *p, char *buf, size_t len);
 void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len);
-/* A shell command line reproducing the point with `sockfault run`, ports filled in. */
+/* A shell command line reproducing the point with `sockfault run`, ports filled in, into a
+ * buffer of SF_REPRO_MAX bytes (enough for any the writers print). */
+#define SF_REPRO_MAX 16384
 void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, char *buf,
                          size_t len);
 /* s with {port} and {tmp} replaced; malloc'd (NULL when out of memory). */

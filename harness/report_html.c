@@ -16,7 +16,6 @@
 #define SOCKFAULT_VERSION "unknown"
 #endif
 
-#define SF_REPRO_MAX 16384
 
 /* Colour plus the class's letter in every cell; the palette is Okabe-Ito based, so the
  * severe classes stay apart for colour-blind readers too. */
@@ -168,14 +167,7 @@ static void sf_h(FILE *f, const char *s)
       fputc('?', f);
       i++;
     } else {
-      size_t k = sf_utf8_seq(u + i, len - i);
-      if (k == 0) {
-        fputs("\xef\xbf\xbd", f); /* U+FFFD */
-        i++;
-      } else {
-        fwrite(u + i, 1, k, f);
-        i += k;
-      }
+      i += sf_utf8_put(f, u + i, len - i);
     }
   }
 }

@@ -128,7 +128,7 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   sf_jint_or_null(f, b->port, b->port > 0);
   sf_write_timeline(b, f);
   fprintf(f, "},\n\"total_points\":%u,\n\"points\":[\n", r->total_points);
-  char *repro = malloc(16384);
+  char *repro = malloc(SF_REPRO_MAX);
   if (!repro)
     return -1;
   size_t count[SF_NCLASSES] = {0}, done = 0;
@@ -137,7 +137,7 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
     if (!p->done)
       continue;
     fputs(done ? ",\n" : "", f);
-    sf_write_point(r, p, f, repro, 16384);
+    sf_write_point(r, p, f, repro, SF_REPRO_MAX);
     count[p->cls]++;
     done++;
   }

@@ -29,14 +29,7 @@ static void sf_xml(FILE *f, const char *s)
       i++;
       continue;
     }
-    size_t k = sf_utf8_seq(u + i, len - i);
-    if (k == 0) {
-      fputs("\xef\xbf\xbd", f); /* U+FFFD */
-      i++;
-    } else {
-      fwrite(u + i, 1, k, f);
-      i += k;
-    }
+    i += sf_utf8_put(f, u + i, len - i);
   }
 }
 
@@ -60,7 +53,7 @@ int sf_report_write_junit(const struct sf_report *r, FILE *f)
   sf_xml(f, base);
   fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
           tests, failures, skipped, (double)total_ms / 1000.0);
-  char repro[16384], rules[600], id[32];
+  char repro[SF_REPRO_MAX], rules[600], id[32];
   for (size_t i = 0; i < r->npoints; i++) {
     const struct sf_point *p = &r->points[i];
     if (!p->done)

@@ -70,7 +70,7 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
   char fail_on[256];
   sf_fail_on_format(r->fail_on, fail_on, sizeof fail_on);
   fprintf(out, "\nfindings: %zu (classes counted: %s)\n", nf, fail_on[0] ? fail_on : "none");
-  char *repro = malloc(16384);
+  char *repro = malloc(SF_REPRO_MAX);
   if (!repro)
     return -1;
   for (size_t i = 0; i < r->npoints; i++) {
@@ -80,7 +80,7 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
     char id[32], rules[600];
     sf_point_id(p, id, sizeof id);
     sf_point_rules(p, rules, sizeof rules);
-    sf_point_reproducer(r, p, repro, 16384);
+    sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
     fprintf(out, "  #%-6s %-15s %s: %s\n           %s\n", id, sf_class_name(p->cls), rules,
             p->detail ? p->detail : "", repro);
   }

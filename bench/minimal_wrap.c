@@ -15,7 +15,7 @@
 
 int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags);
 
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos)                                \
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos)                                \
   static ret(*real_##name) params;                                                         \
   __attribute__((visibility("default"))) ret name params { return real_##name args; }
 #include "calls.def"
@@ -23,7 +23,7 @@ int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int
 
 __attribute__((constructor)) static void sb_min_resolve(void)
 {
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos)                                \
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos)                                \
   {                                                                                        \
     void *sym = dlsym(RTLD_NEXT, #name);                                                   \
     memcpy(&real_##name, &sym, sizeof sym);                                                \

@@ -22,8 +22,21 @@ static const char sf_errnos_help[] =
 static void sf_print_call_json(int id)
 {
   const struct sf_call_info *c = &sf_calls[id];
-  printf("{\"call\":\"%s\",\"returns\":\"%s\",\"params\":\"%s\",\"fail\":%ld,\"errnos\":[", c->name,
+  printf("{\"call\":\"%s\",\"returns\":\"%s\",\"params\":\"%s\",\"fail\":%ld,", c->name,
          c->ret, c->params, c->fail);
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } kinds[] = {{SF_K_NET, "net"},   {SF_K_NEWFD, "creates_fd"}, {SF_K_CLOSEFD, "closes_fd"},
+               {SF_K_PEER, "peer"}, {SF_K_BLOCK, "blocks"}};
+  printf("\"kind\":[");
+  const char *sep = "";
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+    if (c->kind & kinds[k].bit) {
+      printf("%s\"%s\"", sep, kinds[k].name);
+      sep = ",";
+    }
+  printf("],\"errnos\":[");
   for (unsigned i = 0; i < c->nerrnos; i++)
     printf("%s{\"errno\":\"%s\",\"value\":%d,\"source\":\"%s\"}", i ? "," : "",
            sf_errno_name(c->errnos[i].err), c->errnos[i].err, sf_src_name(c->errnos[i].src));

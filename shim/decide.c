@@ -57,8 +57,7 @@ void sf_ctx_ports(struct sf_ctx *c)
       sf_real.getsockname(c->fd, (struct sockaddr *)&ss, &l) == 0)
     c->port = sf_port_of((struct sockaddr *)&ss);
   l = sizeof ss;
-  if (c->peer < 0 && c->call != SF_ID_listen && c->call != SF_ID_accept &&
-      c->call != SF_ID_accept4 && sf_real.getpeername != NULL &&
+  if (c->peer < 0 && (sf_calls[c->call].kind & SF_K_PEER) && sf_real.getpeername != NULL &&
       sf_real.getpeername(c->fd, (struct sockaddr *)&ss, &l) == 0)
     c->peer = sf_port_of((struct sockaddr *)&ss);
 }

@@ -142,15 +142,23 @@ int sf_fd_kind(int fd, int *family, int *type)
 
 /* --- the calls that close fds without going through close() ------------------------------ */
 
+/* Each is interposed below only to forget what it closes; the table of their next
+ * definitions and its resolution derive from this one list. (The intercepted socket calls
+ * that close an fd are calls.def's SF_K_CLOSEFD kind.) */
+#define SF_FD_CLOSERS(X)                                                                     \
+  X(dup2, int, (int, int))                                                                 \
+  X(dup3, int, (int, int, int))                                                            \
+  X(close_range, int, (unsigned, unsigned, int))                                           \
+  X(closefrom, void, (int))                                                                \
+  X(fclose, int, (FILE *))                                                                 \
+  X(fcloseall, int, (void))                                                                \
+  X(freopen, FILE *, (const char *, const char *, FILE *))                                 \
+  X(freopen64, FILE *, (const char *, const char *, FILE *))
+
 static struct {
-  int (*dup2)(int, int);
-  int (*dup3)(int, int, int);
-  int (*close_range)(unsigned, unsigned, int);
-  void (*closefrom)(int);
-  int (*fclose)(FILE *);
-  int (*fcloseall)(void);
-  FILE *(*freopen)(const char *, const char *, FILE *);
-  FILE *(*freopen64)(const char *, const char *, FILE *);
+#define SF_CLOSER_FIELD(name, ret, params) ret(*name) params;
+  SF_FD_CLOSERS(SF_CLOSER_FIELD)
+#undef SF_CLOSER_FIELD
 } sf_treal;
 
 #define SF_TRACK_REAL(name)                                                                 \
@@ -163,14 +171,9 @@ static struct {
 
 void sf_fdtab_resolve(void)
 {
-  SF_TRACK_REAL(dup2);
-  SF_TRACK_REAL(dup3);
-  SF_TRACK_REAL(close_range);
-  SF_TRACK_REAL(closefrom);
-  SF_TRACK_REAL(fclose);
-  SF_TRACK_REAL(fcloseall);
-  SF_TRACK_REAL(freopen);
-  SF_TRACK_REAL(freopen64);
+#define SF_CLOSER_RESOLVE(name, ret, params) SF_TRACK_REAL(name);
+  SF_FD_CLOSERS(SF_CLOSER_RESOLVE)
+#undef SF_CLOSER_RESOLVE
 }
 
 /* dlsym found no next definition: say so and fail the call, never jump to NULL. */

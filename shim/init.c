@@ -116,9 +116,8 @@ void sf_arm(void)
   uint64_t armed = 0;
   for (unsigned i = 0; i < sf_g.rules.n; i++)
     armed |= sf_g.rules.rule[i].calls;
-  const uint64_t creators = SF_CALL_BIT(SF_ID_socket) | SF_CALL_BIT(SF_ID_socketpair) |
-                            SF_CALL_BIT(SF_ID_accept) | SF_CALL_BIT(SF_ID_accept4) |
-                            SF_CALL_BIT(SF_ID_close);
+  /* The calls that make or end sockets keep the table current. */
+  const uint64_t creators = sf_calls_of_kind(SF_K_NEWFD | SF_K_CLOSEFD);
   sf_g.armed = armed;
   /* The socket table pays for itself when something asks whether a generic fd is a socket
    * (a rule on read/write/close) or which kind it is (the log, family=/type= filters). */

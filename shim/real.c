@@ -47,7 +47,7 @@ void sf_die(int status, const char *msg)
 void sf_real_resolve(void)
 {
   /* dlsym may allocate; it never makes socket calls, so no guard is needed here. */
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos)                           \
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos)                           \
   if (sf_real.name == NULL) {                                                         \
     void *sym = dlsym(RTLD_NEXT, #name);                                              \
     memcpy(&sf_real.name, &sym, sizeof sym);                                          \

@@ -120,13 +120,6 @@ static struct sf_str sf_split(struct sf_str s, const char *sep, struct sf_str *t
   return s;
 }
 
-/* The socket API proper, without the generic fd calls: strace's %net class. */
-static uint64_t sf_net_calls(void)
-{
-  return SF_ALL_CALLS & ~(SF_CALL_BIT(SF_ID_read) | SF_CALL_BIT(SF_ID_write) |
-                          SF_CALL_BIT(SF_ID_readv) | SF_CALL_BIT(SF_ID_writev) |
-                          SF_CALL_BIT(SF_ID_close));
-}
 
 static int sf_parse_set(struct sf_perr *pe, struct sf_str set, struct sf_rule *r)
 {
@@ -140,7 +133,7 @@ static int sf_parse_set(struct sf_perr *pe, struct sf_str set, struct sf_rule *r
     if (sf_eq(name, "all")) {
       r->calls |= SF_ALL_CALLS;
     } else if (sf_eq(name, "%net") || sf_eq(name, "%network")) {
-      r->calls |= sf_net_calls();
+      r->calls |= sf_calls_of_kind(SF_K_NET);
     } else {
       int id = sf_call_lookup(name.p, name.n);
       if (id < 0) {

@@ -24,7 +24,7 @@ enum sf_init_state { SF_INIT_NONE, SF_INIT_RUNNING, SF_INIT_DONE };
 
 /* The next definition of every intercepted call. */
 struct sf_real {
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos) ret(*name) params;
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos) ret(*name) params;
 #include "calls.def"
 #undef SF_CALL
 };

@@ -14,19 +14,20 @@
 #define CTX_SOCKFD(f) SF_CTX_SOCKFD
 
 #define E(err, src) {err, SF_SRC_##src},
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos) \
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos) \
   static const struct sf_errno_doc sf_errnos_##name[] = {errnos};
 #include "calls.def"
 #undef SF_CALL
 #undef E
 
 const struct sf_call_info sf_calls[SF_NCALLS] = {
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos)                         \
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos)                   \
   [SF_ID_##name] = {#name,                                                          \
                     #ret,                                                           \
                     #params,                                                        \
                     fail,                                                           \
                     ctx,                                                            \
+                    kind,                                                           \
                     sf_errnos_##name,                                               \
                     sizeof sf_errnos_##name / sizeof sf_errnos_##name[0]},
 #include "calls.def"
@@ -47,6 +48,15 @@ static const struct sf_errno_name sf_errno_names[] = {
 #undef SF_ERRNO_ALIAS
 };
 #define SF_NERRNO_NAMES (sizeof sf_errno_names / sizeof sf_errno_names[0])
+
+uint64_t sf_calls_of_kind(unsigned kind)
+{
+  uint64_t set = 0;
+  for (int i = 0; i < SF_NCALLS; i++)
+    if (sf_calls[i].kind & kind)
+      set |= SF_CALL_BIT(i);
+  return set;
+}
 
 const char *sf_src_name(enum sf_src src)
 {

@@ -23,6 +23,15 @@ enum sf_ctx_kind {
   SF_CTX_SOCKFD, /* generic fd call (read, write, close …): only sockets are intercepted */
 };
 
+/* What a call is (calls.def's kind column), as strace's syscallent.h flags say it. */
+enum sf_call_kind {
+  SF_K_NET = 1 << 0,     /* the socket API proper: strace's %net class */
+  SF_K_NEWFD = 1 << 1,   /* creates an fd (a socket) when it succeeds */
+  SF_K_CLOSEFD = 1 << 2, /* releases its fd, even when it fails */
+  SF_K_PEER = 1 << 3,    /* acts on a socket that may be connected: has a peer to name */
+  SF_K_BLOCK = 1 << 4,   /* can sleep on a blocking socket */
+};
+
 struct sf_errno_doc {
   int err;
   enum sf_src src;
@@ -34,6 +43,7 @@ struct sf_call_info {
   const char *params; /* parameter list, as text */
   long fail;          /* value an injected failure returns */
   enum sf_ctx_kind ctx;
+  unsigned kind;      /* enum sf_call_kind bits */
   const struct sf_errno_doc *errnos;
   unsigned nerrnos;
 };
@@ -42,6 +52,9 @@ extern const struct sf_call_info sf_calls[SF_NCALLS];
 
 #define SF_CALL_BIT(id) (UINT64_C(1) << (id))
 #define SF_ALL_CALLS ((UINT64_C(1) << SF_NCALLS) - 1)
+
+/* The set of calls whose kind has any of the bits in kind. */
+uint64_t sf_calls_of_kind(unsigned kind);
 
 const char *sf_src_name(enum sf_src src);
 /* Call id by name (len bytes, not NUL-terminated), or -1. */

@@ -50,25 +50,18 @@ static int sf_enter(struct sf_ctx *c, int *rule, uint64_t *n)
 
 static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
 {
-  if (atomic_load_explicit(&sf_g.track_fds, memory_order_relaxed) && ret >= 0 && rule < 0) {
-    switch (c->call) {
-    case SF_ID_socket:
-      sf_fd_created((int)ret, c->family, c->type);
-      break;
-    case SF_ID_socketpair:
+  if (atomic_load_explicit(&sf_g.track_fds, memory_order_relaxed) && ret >= 0 && rule < 0 &&
+      (sf_calls[c->call].kind & SF_K_NEWFD)) {
+    if (c->sv != NULL) { /* socketpair: two sockets of the kind its arguments named */
       sf_fd_created(c->sv[0], c->family, c->type);
       sf_fd_created(c->sv[1], c->family, c->type);
-      break;
-    case SF_ID_accept:
-    case SF_ID_accept4:
-      sf_ctx_kind(c);
+    } else {
+      if (sf_calls[c->call].ctx != SF_CTX_NEW)
+        sf_ctx_kind(c); /* accept: the new socket is of the listener's kind */
       sf_fd_created((int)ret, c->family, c->type);
-      break;
-    default:
-      break;
     }
   }
-  if (c->call == SF_ID_close)
+  if (sf_calls[c->call].kind & SF_K_CLOSEFD)
     sf_fd_forget(c->fd); /* Linux releases the fd even when close reports an error */
   if (sf_g.log_level == SF_LOG_ALL || (sf_g.log_level == SF_LOG_FAULTS && rule >= 0)) {
     if (sf_g.log_level == SF_LOG_FAULTS) {
@@ -100,7 +93,7 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
  * gcc saved six registers and made a frame before the test on every call (21 instructions
  * more than a bare dlsym wrapper, by callgrind). The call site is passed down explicitly.
  */
-#define SF_CALL(name, ret, params, args, fail, ctx, errnos)                                \
+#define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos)                                \
   __attribute__((noinline, cold)) static ret sf_slow_##name(const void *site_,             \
                                                             SF_UNPAREN params)             \
   {                                                                                        \
@@ -112,7 +105,7 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
     int inject_ = sf_enter(&c, &rule_, &n_);                                               \
     /* a closing fd is forgotten before and after: no other thread may reuse the number    \
      * while it still reads as a socket */                                                 \
-    if (SF_ID_##name == SF_ID_close)                                                       \
+    if ((kind) & SF_K_CLOSEFD)                                                         \
       sf_fd_forget(c.fd);                                                                  \
     ret(*real_) params = sf_real.name;                                                \
     if (SF_UNLIKELY(real_ == NULL)) {                                                      \
@@ -127,7 +120,7 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
       }                                                                                    \
     }                                                                                      \
     if (inject_ < 0) {                                                                     \
-      if (SF_ID_##name != SF_ID_close)                                                     \
+      if (!((kind) & SF_K_CLOSEFD))                                                     \
         return real_ args;                                                                 \
       /* even a close the shim lets through (nested, not a socket) ends what it knew */    \
       ret r_ = real_ args;                                                                 \
@@ -137,7 +130,7 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
       return r_;                                                                           \
     }                                                                                      \
     if (inject_ > 0) {                                                                     \
-      if (SF_ID_##name == SF_ID_close)                                                     \
+      if ((kind) & SF_K_CLOSEFD)                                                       \
         (void)real_ args;                                                                  \
       sf_leave(&c, (long)(fail), inject_, rule_, n_);                                \
       errno = inject_;                                                                     \

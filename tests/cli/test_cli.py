@@ -371,6 +371,10 @@ class Run(unittest.TestCase):
         seed = [e["errno"] for e in accept["errnos"] if e["source"] == "seed"]
         self.assertEqual(seed, ["EBADF", "EFAULT", "ENOTSOCK", "EOPNOTSUPP", "EPERM", "ENOBUFS",
                                 "ENOMEM"])
+        kinds = {c["call"]: set(c["kind"]) for c in table}
+        self.assertEqual(kinds["accept"], {"net", "creates_fd", "blocks"})
+        self.assertEqual(kinds["close"], {"closes_fd", "peer", "blocks"})
+        self.assertNotIn("net", kinds["read"])  # strace's %net has no read
         text = run_cli("errnos", "bind").stdout
         self.assertIn("EACCES", text)
         self.assertIn("seed", text)

@@ -37,6 +37,11 @@ int main(void)
     CHECK(c->name != NULL && c->nerrnos > 0);
     CHECK_EQ(c->fail, -1);
     CHECK_EQ(sf_call_lookup(c->name, strlen(c->name)), id);
+    /* The kind column agrees with how the call's arguments are read. */
+    CHECK_EQ((c->ctx == SF_CTX_NEW), ((c->kind & SF_K_NEWFD) && !(c->kind & SF_K_PEER) &&
+                                      c->ctx != SF_CTX_FD && c->ctx != SF_CTX_ADDR));
+    CHECK_EQ((c->ctx == SF_CTX_SOCKFD), !(c->kind & SF_K_NET)); /* strace's %net: no read */
+    CHECK(!((c->kind & SF_K_NEWFD) && (c->kind & SF_K_CLOSEFD)));
     for (unsigned i = 0; i < c->nerrnos; i++) {
       int e = c->errnos[i].err;
       const char *name = sf_errno_name(e);
@@ -53,6 +58,18 @@ int main(void)
         }
     }
   }
+
+  /* Each kind names the calls it should, and the sets derive from the column. */
+  const char *newfd[] = {"socket", "accept", "accept4", "socketpair"};
+  uint64_t want = 0;
+  for (size_t i = 0; i < sizeof newfd / sizeof newfd[0]; i++)
+    want |= SF_CALL_BIT(sf_call_lookup(newfd[i], strlen(newfd[i])));
+  CHECK_EQ(sf_calls_of_kind(SF_K_NEWFD), want);
+  CHECK_EQ(sf_calls_of_kind(SF_K_CLOSEFD), SF_CALL_BIT(sf_call_lookup("close", 5)));
+  CHECK_EQ(sf_calls_of_kind(SF_K_NET) & sf_calls_of_kind(SF_K_CLOSEFD), 0);
+  CHECK(!(sf_calls_of_kind(SF_K_PEER) & SF_CALL_BIT(sf_call_lookup("listen", 6))));
+  CHECK(!(sf_calls_of_kind(SF_K_PEER) & SF_CALL_BIT(sf_call_lookup("accept", 6))));
+  CHECK(sf_calls_of_kind(SF_K_PEER) & SF_CALL_BIT(sf_call_lookup("recv", 4)));
 
   /* The seed's lists are in the table, tagged seed, and nothing else is tagged seed. */
   for (size_t s = 0; s < sizeof seed / sizeof seed[0]; s++) {

@@ -8,6 +8,8 @@
 #     [FAIL_ON <class>...]         outcome classes that fail the test (default: explore's)
 #     [TIMEOUT <s>] [JOBS <n>] [MAX_PER_CALL <n>] [BY_SITE] [DEPTH <n>] [BUDGET <n>]
 #     [EXPECT_STATUS <n>]          PROG's normal exit status, when it is not a server
+#     [REQUIRE_POINTS <n>]         fail when explore finds fewer failure points (default 1:
+#                                  a program that made none of the calls tested nothing)
 #     [QUIET]                      no matrix in the test's output
 #     [EXPLORE_ARGS <arg>...]      any other `sockfault explore` options, verbatim
 #     [REPORT_DIR <dir>]           where <name>.json and <name>.junit.xml go
@@ -18,7 +20,8 @@
 # In <arg>s and CHECK, {port} is the loopback port explore chose for the run. CHECK with one
 # word is a shell command as written ("curl -sf http://127.0.0.1:{port}/"); with several,
 # each word is one argument and is quoted for the shell. The test passes when explore exits
-# 0 (no findings) and fails on findings (1) or when explore could not judge (2 and above);
+# 0 (no findings) and fails on findings (1) or when explore could not judge (2 and above:
+# 8 most points not reached, 9 fewer points than REQUIRE_POINTS);
 # the reports stay in REPORT_DIR for CI to publish (the JUnit file per test, the JSON for
 # `sockfault replay`). Needs SOCKFAULT_EXECUTABLE (find_package(SockFault) sets it).
 include_guard(GLOBAL)
@@ -35,7 +38,7 @@ endfunction()
 
 function(sockfault_add_explore_test)
   cmake_parse_arguments(PARSE_ARGV 0 SF "BY_SITE;QUIET"
-    "NAME;TIMEOUT;JOBS;MAX_PER_CALL;DEPTH;BUDGET;EXPECT_STATUS;REPORT_DIR;WORKING_DIRECTORY;TEST_TIMEOUT"
+    "NAME;TIMEOUT;JOBS;MAX_PER_CALL;DEPTH;BUDGET;EXPECT_STATUS;REQUIRE_POINTS;REPORT_DIR;WORKING_DIRECTORY;TEST_TIMEOUT"
     "COMMAND;CHECK;ERRNOS;CALLS;FAIL_ON;EXPLORE_ARGS;LABELS")
   if(SF_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "sockfault_add_explore_test: unknown arguments: ${SF_UNPARSED_ARGUMENTS}")
@@ -77,7 +80,12 @@ function(sockfault_add_explore_test)
     endif()
     list(APPEND argv --check "${check}")
   endif()
-  foreach(opt TIMEOUT JOBS MAX_PER_CALL DEPTH BUDGET EXPECT_STATUS)
+  # Said explicitly, so that the test never passes on an exploration of nothing, whatever
+  # the default of the sockfault it runs.
+  if(NOT DEFINED SF_REQUIRE_POINTS)
+    set(SF_REQUIRE_POINTS 1)
+  endif()
+  foreach(opt TIMEOUT JOBS MAX_PER_CALL DEPTH BUDGET EXPECT_STATUS REQUIRE_POINTS)
     if(DEFINED SF_${opt})
       string(TOLOWER "${opt}" flag)
       string(REPLACE "_" "-" flag "${flag}")

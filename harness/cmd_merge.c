@@ -1,5 +1,6 @@
 /* sockfault merge A.json B.json ...: shard reports of one exploration, combined. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,19 @@
 #include "sockfault/exit.h"
 
 static const char sf_merge_help[] =
-    "usage: sockfault merge [--json FILE] [--junit FILE] [--html FILE] [-q] REPORT.json...\n"
+    "usage: sockfault merge [--json FILE] [--junit FILE] [--html FILE] [-q]\n"
+    "                       [--allow-partial] [--require-points N] REPORT.json...\n"
     "\n"
     "Combines the JSON reports of the shards of one exploration (explore --shard I/N) into\n"
     "one report: the matrix and findings on stdout, --json/--junit/--html as explore writes\n"
     "them.\n"
-    "The reports must come from the same program, arguments, check and options.\n"
+    "The reports must come from the same program, arguments, check and options, and every\n"
+    "shard must be there: a missing one exits 4, unless --allow-partial (the merged report\n"
+    "then names the shards it holds, e.g. options.shard \"1-2,4/4\").\n"
+    "  --require-points N   exit 9 when the exploration has fewer than N points (default 1)\n"
     "Exit status: 0 no findings, 1 findings, 2 usage, 4 a report is unreadable, malformed,\n"
-    "or does not belong with the others.\n";
+    "does not belong with the others, or a shard is missing, 8 more than half the points\n"
+    "not reached, 9 fewer points than --require-points.\n";
 
 static int sf_same_str(const char *a, const char *b)
 {
@@ -62,10 +68,13 @@ int sf_cmd_merge(int argc, char **argv)
                                        {"junit", required_argument, NULL, 'u'},
                                        {"html", required_argument, NULL, 'H'},
                                        {"quiet", no_argument, NULL, 'q'},
+                                       {"allow-partial", no_argument, NULL, 'P'},
+                                       {"require-points", required_argument, NULL, 'R'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   const char *json = NULL, *junit = NULL, *html = NULL;
-  int quiet = 0;
+  int quiet = 0, partial = 0;
+  unsigned long require = 1;
   opterr = 0;
   optind = 1;
   for (;;) {
@@ -86,6 +95,18 @@ int sf_cmd_merge(int argc, char **argv)
       html = optarg;
     else if (c == 'q')
       quiet = 1;
+    else if (c == 'P')
+      partial = 1;
+    else if (c == 'R') {
+      char *end;
+      errno = 0;
+      require = strtoul(optarg, &end, 10);
+      if (!(optarg[0] >= '0' && optarg[0] <= '9') || *end || errno || require > 100000000) {
+        sf_err("merge", "--require-points '%s': expected a whole number from 0 to 100000000; "
+               "see --help", optarg);
+        return SOCKFAULT_EXIT_USAGE;
+      }
+    }
     else if (c == 'h') {
       fputs(sf_merge_help, stdout);
       return 0;
@@ -138,13 +159,13 @@ int sf_cmd_merge(int argc, char **argv)
   out = *a;
   out.points = NULL;
   out.npoints = out.cap = 0;
-  out.shard_i = out.shard_n = 1;
+  out.shards = shard_seen; /* the shards it holds, the true count kept */
   for (int i = 0; i < n; i++) {
-    if (shard_seen[in[i].shard_i]++) {
-      sf_err("merge", "%s: shard %u/%u given twice", argv[optind + i], in[i].shard_i,
-             in[i].shard_n);
-      goto out_shallow;
-    }
+    for (unsigned s = 1; s <= in[i].shard_n; s++)
+      if (sf_report_has_shard(&in[i], s) && shard_seen[s]++) {
+        sf_err("merge", "%s: shard %u/%u given twice", argv[optind + i], s, in[i].shard_n);
+        goto out_shallow;
+      }
     for (size_t k = 0; k < in[i].npoints; k++) {
       struct sf_point *p = sf_report_add(&out);
       if (!p) {
@@ -163,12 +184,25 @@ int sf_cmd_merge(int argc, char **argv)
              out.points[k].sub);
       goto out_shallow;
     }
+  unsigned missing = 0;
   for (unsigned s = 1; s <= a->shard_n; s++)
-    if (!shard_seen[s])
-      sf_err("merge", "warning: shard %u/%u is missing: the merged report is incomplete", s,
-             a->shard_n);
+    if (!shard_seen[s]) {
+      sf_err("merge", "%s: shard %u/%u is missing: the merged report is incomplete",
+             partial ? "warning" : "error", s, a->shard_n);
+      missing++;
+    }
+  out.shard_i = 1;
+  while (out.shard_i < out.shard_n && !shard_seen[out.shard_i])
+    out.shard_i++;
   sf_report_judge(&out);
-  status = sf_report_findings(&out) ? SOCKFAULT_EXIT_FINDINGS : SOCKFAULT_EXIT_OK;
+  char why[300];
+  status = sf_report_verdict(&out, (unsigned)require, why, sizeof why);
+  if (missing && !partial) {
+    sf_err("merge", "%u of %u shards missing: exit %d (--allow-partial merges what is there)",
+           missing, a->shard_n, SOCKFAULT_EXIT_REPORT);
+    status = SOCKFAULT_EXIT_REPORT;
+  } else if (why[0])
+    sf_err("merge", "could not judge: %s (exit %d)", why, status);
   if (json && sf_report_save(&out, json, sf_report_write_json, err, sizeof err) != 0) {
     sf_err("merge", "--json %s", err);
     status = SOCKFAULT_EXIT_INTERNAL;
@@ -191,6 +225,7 @@ out_shallow:
     free(out.points[k].stderr_tail);
   }
   free(out.points);
+  shard_seen = out.shards; /* freed once, below */
 out:
   for (int i = 0; i < n; i++)
     sf_report_free(&in[i]);

@@ -38,7 +38,14 @@ static const char sf_explore_help[] =
     "  --budget N           at most N pair runs with --depth 2 (default 256)\n"
     "  --timeout SECS       per run, default 10 (a run past it is a hang)\n"
     "  --jobs N             runs at once, default: the number of CPUs\n"
-    "  --shard I/N          run the I-th of N deterministic slices (see 'sockfault merge')\n"
+    "  --shard I/N|auto     run the I-th of N deterministic slices (see 'sockfault merge');\n"
+    "                       auto: from SOCKFAULT_SHARD=I/N, GitLab's CI_NODE_INDEX and\n"
+    "                       CI_NODE_TOTAL, or Kubernetes' JOB_COMPLETION_INDEX with\n"
+    "                       SOCKFAULT_SHARD_COUNT=N\n"
+    "  --require-points N   exit 9 when the exploration has fewer than N points (default 1:\n"
+    "                       a program that made none of the selected calls tested nothing)\n"
+    "  --progress SECS      off a terminal, a progress line on stderr every SECS (default 5;\n"
+    "                       0: none); on a terminal one line redrawn in place\n"
     "  --fail-on LIST       classes that are findings (default\n"
     "                       crash,sanitizer,hang,silent,stopped-serving; 'all', 'none')\n"
     "  --expect-status N    PROG's normal exit status when not a server (default 0)\n"
@@ -50,7 +57,8 @@ static const char sf_explore_help[] =
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 no findings, 1 findings, 2 usage, 5 PROG cannot be faulted,\n"
-    "6 the baseline failed, 7 internal error.\n";
+    "6 the baseline failed, 7 internal error, 8 more than half the points not reached\n"
+    "(could not judge), 9 fewer points than --require-points (nothing explored).\n";
 
 static volatile sig_atomic_t sf_stop_sig;
 
@@ -58,8 +66,9 @@ static void sf_on_stop(int sig) { sf_stop_sig = sig; }
 
 struct sf_xopts {
   const char *json, *junit, *html;
-  unsigned jobs;
-  bool quiet;
+  unsigned jobs, require_points;
+  long long progress_ms;   /* off a terminal: a line every progress_ms, 0 none */
+  bool jobs_given, quiet;
 };
 
 static int sf_parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -129,13 +138,14 @@ static int sf_parse_errnos(struct sf_explore *x, const char *list)
   return 0;
 }
 
-static int sf_parse_shard(const char *s, unsigned *i, unsigned *n)
+/* "I/N" (what) into i, n; -1 naming what and the value. */
+static int sf_shard_value(const char *what, const char *s, unsigned *i, unsigned *n)
 {
   unsigned a, b;
   char tail;
   if (strspn(s, "0123456789/") != strlen(s) || /* no sign or space sscanf would take */
       sscanf(s, "%u/%u%c", &a, &b, &tail) != 2 || b < 1 || b > 100000 || a < 1 || a > b) {
-    sf_err("explore", "--shard '%s': expected I/N with 1 <= I <= N", s);
+    sf_err("explore", "%s '%s': expected I/N with 1 <= I <= N", what, s);
     return -1;
   }
   *i = a;
@@ -143,11 +153,75 @@ static int sf_parse_shard(const char *s, unsigned *i, unsigned *n)
   return 0;
 }
 
+/* --shard auto: the shard from the CI engine's own variables, the first set of: an explicit
+ * SOCKFAULT_SHARD=I/N (a GitHub Actions matrix sets it in the job's env), GitLab's
+ * CI_NODE_INDEX/CI_NODE_TOTAL (1-based; parallel: N), Kubernetes Indexed Jobs'
+ * JOB_COMPLETION_INDEX (0-based) with SOCKFAULT_SHARD_COUNT (the Job's completions). */
+static int sf_shard_auto(unsigned *i, unsigned *n)
+{
+  const char *v = getenv("SOCKFAULT_SHARD"), *gi = getenv("CI_NODE_INDEX"),
+             *gt = getenv("CI_NODE_TOTAL"), *ki = getenv("JOB_COMPLETION_INDEX"),
+             *kn = getenv("SOCKFAULT_SHARD_COUNT");
+  char buf[64], from[96];
+  if (v) {
+    snprintf(from, sizeof from, "SOCKFAULT_SHARD");
+  } else if (gt) {
+    /* GitLab sets CI_NODE_TOTAL=1 and no CI_NODE_INDEX in a job without parallel: */
+    snprintf(buf, sizeof buf, "%.20s/%.20s", gi ? gi : (strcmp(gt, "1") == 0 ? "1" : ""), gt);
+    v = buf;
+    snprintf(from, sizeof from, "CI_NODE_INDEX/CI_NODE_TOTAL ('%.20s'/'%.20s')",
+             gi ? gi : "(unset)", gt);
+  } else if (ki) {
+    unsigned long k;
+    char *end;
+    if (!kn) {
+      sf_err("explore", "--shard auto: JOB_COMPLETION_INDEX is set but not SOCKFAULT_SHARD_COUNT "
+             "(set it to the Job's completions); see --help");
+      return -1;
+    }
+    errno = 0;
+    k = strtoul(ki, &end, 10);
+    if (!(ki[0] >= '0' && ki[0] <= '9') || *end || errno || k >= 100000) {
+      sf_err("explore", "--shard auto: JOB_COMPLETION_INDEX '%s' is not an index from 0", ki);
+      return -1;
+    }
+    snprintf(buf, sizeof buf, "%lu/%.20s", k + 1, kn);
+    v = buf;
+    snprintf(from, sizeof from, "JOB_COMPLETION_INDEX %lu + 1, SOCKFAULT_SHARD_COUNT", k);
+  } else {
+    sf_err("explore", "--shard auto: no shard in the environment (SOCKFAULT_SHARD=I/N, GitLab's "
+           "CI_NODE_INDEX/CI_NODE_TOTAL, or Kubernetes' JOB_COMPLETION_INDEX with "
+           "SOCKFAULT_SHARD_COUNT); see --help");
+    return -1;
+  }
+  char what[160];
+  snprintf(what, sizeof what, "--shard auto: %s", from);
+  if (sf_shard_value(what, v, i, n) != 0)
+    return -1;
+  fprintf(stderr, "sockfault explore: shard %u/%u (from %s)\n", *i, *n, from);
+  return 0;
+}
+
+static int sf_parse_shard(const char *s, unsigned *i, unsigned *n)
+{
+  if (strcmp(s, "auto") == 0)
+    return sf_shard_auto(i, n);
+  return sf_shard_value("--shard", s, i, n);
+}
+
+static bool sf_args_have_port(char **args, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (strstr(args[i], "{port}"))
+      return true;
+  return false;
+}
+
 /* Parse the options into x and o; returns -1 to go on, else an exit status. */
 static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xopts *o)
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
-         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML };
+         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
@@ -158,6 +232,8 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"expect-status", required_argument, NULL, O_STATUS},
       {"json", required_argument, NULL, O_JSON},     {"junit", required_argument, NULL, O_JUNIT},
       {"html", required_argument, NULL, O_HTML},
+      {"require-points", required_argument, NULL, O_REQUIRE},
+      {"progress", required_argument, NULL, O_PROGRESS},
       {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct sf_report *r = &x->rep;
@@ -196,7 +272,18 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     case O_DEPTH: bad = sf_parse_uint("--depth", optarg, 1, 2, &r->depth); break;
     case O_BUDGET: bad = sf_parse_uint("--budget", optarg, 0, 10000000, &r->budget); break;
     case O_TIMEOUT: bad = sf_parse_seconds("explore", "--timeout", optarg, &r->timeout_ms); break;
-    case O_JOBS: bad = sf_parse_uint("--jobs", optarg, 1, 256, &o->jobs); break;
+    case O_JOBS:
+      bad = sf_parse_uint("--jobs", optarg, 1, 256, &o->jobs);
+      o->jobs_given = true;
+      break;
+    case O_REQUIRE:
+      bad = sf_parse_uint("--require-points", optarg, 0, 100000000, &o->require_points);
+      break;
+    case O_PROGRESS:
+      o->progress_ms = 0;
+      if (strcmp(optarg, "0") != 0)
+        bad = sf_parse_seconds("explore", "--progress", optarg, &o->progress_ms);
+      break;
     case O_SHARD: bad = sf_parse_shard(optarg, &r->shard_i, &r->shard_n); break;
     case O_FAILON:
       if (sf_fail_on_parse(optarg, &r->fail_on, err, sizeof err) != 0) {
@@ -228,6 +315,19 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     sf_err("explore", "--check '': the check command is empty");
     return SOCKFAULT_EXIT_USAGE;
   }
+  if (r->check && o->jobs > 1 && !sf_args_have_port(argv + optind + 1, argc - optind - 1)) {
+    /* every run would listen on the same port: one binds, the others fail or are judged
+     * against the wrong server, and the points come out not-reached */
+    if (o->jobs_given) {
+      sf_err("explore", "--jobs %u with --check, but PROG's arguments have no {port}: the "
+             "parallel runs would all use one port; put {port} where PROG takes its port, or "
+             "use --jobs 1", o->jobs);
+      return SOCKFAULT_EXIT_USAGE;
+    }
+    sf_err("explore", "note: PROG's arguments have no {port}, so its runs would share one "
+           "port: running one at a time (--jobs 1)");
+    o->jobs = 1;
+  }
   const char *outs[3] = {o->json, o->junit, o->html}, *names[3] = {"--json", "--junit", "--html"};
   for (int i = 0; i < 3; i++)
     for (int j = i + 1; j < 3; j++)
@@ -244,8 +344,8 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
 /* The runs of points are judged as each ends, so that the line's findings are the ones so
  * far; res is NULL outside them (the baseline's runs are not points and draw nothing). */
 struct sf_progress {
-  bool on, shown;
-  long long t0, last;
+  bool on, shown, lines;   /* on: drawn at all; lines: whole lines (stderr not a terminal) */
+  long long t0, last, every;
   size_t base, total, findings, from;
   struct sf_explore *x;
   struct sf_runres *res;
@@ -266,7 +366,7 @@ static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf
   if (!pg->on)
     return;
   long long now = sf_now_ms();
-  if (now - pg->last < 100 && done < total)
+  if (pg->lines ? now - pg->last < pg->every : now - pg->last < 100 && done < total)
     return;
   pg->last = now;
   size_t d = pg->base + done, t = pg->base + total;
@@ -278,6 +378,11 @@ static void sf_progress_cb(void *ctx, size_t done, size_t total, const struct sf
   struct winsize ws;
   if (len >= (int)sizeof line)
     len = (int)sizeof line - 1;
+  if (pg->lines) { /* a log, not a screen: a whole line, no escapes */
+    fprintf(stderr, "%.*s\n", len, line);
+    fflush(stderr);
+    return;
+  }
   /* a line that wraps is not erased by "\r\033[K" (only its last row is): cut it */
   if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && len >= ws.ws_col)
     len = ws.ws_col - 1;
@@ -501,7 +606,9 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
     sf_err("explore", "mkdtemp %s: %s", base, strerror(errno));
     return SOCKFAULT_EXIT_INTERNAL;
   }
-  struct sf_progress pg = {.on = isatty(2) != 0, .x = x};
+  bool tty = isatty(2) != 0;
+  struct sf_progress pg = {.on = tty || o->progress_ms > 0, .lines = !tty,
+                           .every = o->progress_ms, .x = x};
   struct sf_pool pool = {.tmpbase = base, .jobs = o->jobs, .stop = &sf_stop_sig,
                          .progress = sf_progress_cb, .ctx = &pg};
   struct sf_runspec proto = {.shim = x->shim, .prog = r->prog, .args = r->args,
@@ -534,6 +641,7 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
   if (ns < 0)
     goto out;
   proto.keep_calls = r->depth >= 2;
+  pg.last = sf_now_ms(); /* off a terminal, the first line after one interval */
   if (sf_run_points(x, &pool, 0, r->npoints, &proto, &single_res, &pg) != 0 && sf_stop_sig)
     goto interrupted;
   if (r->depth >= 2) {
@@ -551,9 +659,12 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
   }
   sf_progress_end(&pg);
   sf_report_sort(r);
-  status = sf_report_findings(r) ? SOCKFAULT_EXIT_FINDINGS : SOCKFAULT_EXIT_OK;
+  char why[300];
+  status = sf_report_verdict(r, o->require_points, why, sizeof why);
   if (sf_outputs(x, o) != 0)
     status = SOCKFAULT_EXIT_INTERNAL;
+  else if (why[0])
+    sf_err("explore", "could not judge: %s (exit %d)", why, status);
   goto out;
 interrupted:
   sf_progress_end(&pg);
@@ -581,7 +692,8 @@ int sf_cmd_explore(int argc, char **argv)
   x.calls_mask = SF_ALL_CALLS;
   x.pairs_per_fault = 4;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  struct sf_xopts o = {.jobs = cpus > 0 ? (unsigned)(cpus > 256 ? 256 : cpus) : 1};
+  struct sf_xopts o = {.jobs = cpus > 0 ? (unsigned)(cpus > 256 ? 256 : cpus) : 1,
+                       .require_points = 1, .progress_ms = 5000};
   int status = sf_options(argc, argv, &x, &o);
   if (status < 0) {
     x.rep.jobs = o.jobs;

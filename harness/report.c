@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "outcome.h"
+#include "sockfault/exit.h"
 #include "table.h"
 
 static const struct {
@@ -121,6 +122,7 @@ void sf_report_free(struct sf_report *r)
   }
   free(r->points);
   free(r->baseline.timeline);
+  free(r->shards);
   memset(r, 0, sizeof *r);
 }
 
@@ -161,6 +163,122 @@ size_t sf_report_findings(const struct sf_report *r)
   for (size_t i = 0; i < r->npoints; i++)
     n += r->points[i].done && r->points[i].finding;
   return n;
+}
+
+bool sf_report_has_shard(const struct sf_report *r, unsigned s)
+{
+  return s >= 1 && s <= r->shard_n && (r->shards ? r->shards[s] != 0 : s == r->shard_i);
+}
+
+unsigned sf_report_nshards(const struct sf_report *r)
+{
+  unsigned n = 0;
+  for (unsigned s = 1; s <= r->shard_n; s++)
+    n += sf_report_has_shard(r, s);
+  return n;
+}
+
+int sf_report_shard_print(const struct sf_report *r, FILE *f)
+{
+  int first = 1;
+  for (unsigned s = 1; s <= r->shard_n; s++) {
+    if (!sf_report_has_shard(r, s))
+      continue;
+    unsigned e = s;
+    while (e < r->shard_n && sf_report_has_shard(r, e + 1))
+      e++;
+    if (fprintf(f, e > s ? "%s%u-%u" : "%s%u", first ? "" : ",", s, e) < 0)
+      return -1;
+    first = 0;
+    s = e;
+  }
+  return fprintf(f, "/%u", r->shard_n) < 0 ? -1 : 0;
+}
+
+void sf_shard_note(const struct sf_report *r, FILE *f)
+{
+  unsigned held = sf_report_nshards(r);
+  fprintf(f, " (shard%s ", r->shards ? "s" : "");
+  sf_report_shard_print(r, f);
+  fprintf(f, " of %u", r->total_points);
+  if (r->shards && held < r->shard_n)
+    fprintf(f, "; %u missing", r->shard_n - held);
+  fputc(')', f);
+}
+
+int sf_report_shard_parse(struct sf_report *r, const char *s)
+{
+  const char *slash = strrchr(s, '/');
+  char *end;
+  if (!slash || strspn(s, "0123456789,-/") != strlen(s) || !(slash[1] >= '0' && slash[1] <= '9'))
+    return -1;
+  unsigned long n = strtoul(slash + 1, &end, 10);
+  if (*end || n < 1 || n > 100000)
+    return -1;
+  unsigned char *set = calloc(n + 1, 1);
+  unsigned held = 0, first = 0;
+  if (!set)
+    return -1;
+  for (const char *p = s; p < slash;) {
+    unsigned long a = strtoul(p, &end, 10), b = a;
+    if (end == p)
+      goto bad;
+    if (*end == '-') {
+      p = end + 1;
+      b = strtoul(p, &end, 10);
+      if (end == p)
+        goto bad;
+    }
+    if (a < 1 || b < a || b > n || (end != slash && *end != ','))
+      goto bad;
+    for (unsigned long k = a; k <= b; k++) {
+      if (set[k]++) /* a shard twice, or runs out of order that overlap */
+        goto bad;
+      held++;
+      first = first ? first : (unsigned)k;
+    }
+    p = end == slash ? slash : end + 1;
+    if (p == slash && end != slash) /* a trailing comma */
+      goto bad;
+  }
+  if (!held)
+    goto bad;
+  free(r->shards);
+  r->shards = NULL;
+  r->shard_n = (unsigned)n;
+  r->shard_i = first;
+  if (held > 1 || strpbrk(s, ",-"))
+    r->shards = set;
+  else
+    free(set);
+  return 0;
+bad:
+  free(set);
+  return -1;
+}
+
+int sf_report_verdict(const struct sf_report *r, unsigned require, char *why, size_t len)
+{
+  size_t run = 0, unreached = 0;
+  for (size_t i = 0; i < r->npoints; i++) {
+    run += r->points[i].done;
+    unreached += r->points[i].done && r->points[i].cls == SF_C_NOT_REACHED;
+  }
+  why[0] = 0;
+  if (sf_report_findings(r))
+    return SOCKFAULT_EXIT_FINDINGS;
+  if (r->total_points < require) {
+    snprintf(why, len, "%u failure point(s) in all, fewer than --require-points %u: the "
+             "exploration tested %s", r->total_points, require,
+             r->total_points ? "too little" : "nothing");
+    return SOCKFAULT_EXIT_NOTHING;
+  }
+  if (run && unreached * 2 > run) {
+    snprintf(why, len, "%zu of %zu runs were not-reached (the fault never fired: the runs "
+             "diverged from the baseline), so most points could not be judged", unreached, run);
+    return SOCKFAULT_EXIT_UNJUDGED;
+  }
+  return SOCKFAULT_EXIT_OK;
 }
 
 void sf_report_judge(struct sf_report *r)

@@ -101,6 +101,8 @@ struct sf_report {
   char *check;             /* --check command, or NULL */
   /* options, echoed so merge can check that shards belong together */
   unsigned max_per_call, depth, budget, shard_i, shard_n, jobs;
+  unsigned char *shards;   /* a merged report: shards[s] != 0 for each shard s (1..shard_n)
+                              it holds (malloc'd); NULL: the one shard shard_i */
   long long timeout_ms;
   bool by_site;
   char *errnos;            /* --errnos as given, or NULL (documented) */
@@ -114,12 +116,28 @@ struct sf_report {
 };
 
 void sf_report_init(struct sf_report *r);
+/* Whether the report holds the points of shard s (1..shard_n); how many shards it holds. */
+bool sf_report_has_shard(const struct sf_report *r, unsigned s);
+unsigned sf_report_nshards(const struct sf_report *r);
+/* The shards held as "I/N", runs joined for a merged report: "2/4", "1-2,4/4", "1-4/4". */
+int sf_report_shard_print(const struct sf_report *r, FILE *f);
+/* " (shard 2/4 of T)", " (shards 1-2,4/4 of T; 1 missing)": the heading's note. */
+void sf_shard_note(const struct sf_report *r, FILE *f);
+/* Parse that into shard_i (the first held), shard_n and shards; 0, or -1 (malformed). */
+int sf_report_shard_parse(struct sf_report *r, const char *s);
 void sf_report_free(struct sf_report *r);
 /* A new zeroed point at the end (sockets -1, exit_status -1), or NULL when out of memory. */
 struct sf_point *sf_report_add(struct sf_report *r);
 /* Points in id order: index, then sub. */
 void sf_report_sort(struct sf_report *r);
 size_t sf_report_findings(const struct sf_report *r);
+/* The verdict as an exit status (sockfault/exit.h): FINDINGS when a point is a finding;
+ * else NOTHING when the exploration has fewer than require points over all its shards
+ * (a program that made none of the selected calls tested nothing); else UNJUDGED when
+ * more than half of the points run here were not reached (the runs diverged from the
+ * baseline: nothing was judged there); else OK. why says which, for a message ("" for
+ * OK and FINDINGS). */
+int sf_report_verdict(const struct sf_report *r, unsigned require, char *why, size_t len);
 /* Recompute each point's finding flag from the report's fail_on. */
 void sf_report_judge(struct sf_report *r);
 

@@ -271,7 +271,7 @@ static void sf_html_summary(const struct sf_report *r, FILE *f)
   fprintf(f, ", %zu socket calls</dd>\n<dt>points</dt><dd>%zu single-fault", b->timeline_total,
           singles);
   if (r->shard_n > 1)
-    fprintf(f, " (shard %u/%u of %u)", r->shard_i, r->shard_n, r->total_points);
+    sf_shard_note(r, f);
   if (r->depth > 1)
     fprintf(f, ", %zu pairs (depth 2, budget %u)", pairs, r->budget);
   fprintf(f, "; %zu run", done);

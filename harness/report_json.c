@@ -108,9 +108,10 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   fputs(",\"errnos\":", f);
   sf_json_write_cstr(f, r->errnos);
   fprintf(f, ",\"max_per_call\":%u,\"by_site\":%s,\"depth\":%u,\"budget\":%u,"
-             "\"timeout_ms\":%lld,\"shard\":\"%u/%u\",\"expect_status\":%d,\"fail_on\":[",
-          r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms,
-          r->shard_i, r->shard_n, r->expect_status);
+             "\"timeout_ms\":%lld,\"shard\":\"",
+          r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms);
+  sf_report_shard_print(r, f);
+  fprintf(f, "\",\"expect_status\":%d,\"fail_on\":[", r->expect_status);
   for (int c = 0, first = 1; c < SF_NCLASSES; c++)
     if (r->fail_on & SF_CLASS_BIT(c)) {
       fprintf(f, "%s\"%s\"", first ? "" : ",", sf_class_name((enum sf_class)c));
@@ -232,9 +233,9 @@ static int sf_check_ids(const struct sf_report *r, char *err, size_t errlen)
 {
   for (size_t i = 0; i < r->npoints; i++) {
     const struct sf_point *p = &r->points[i];
-    if (p->index > r->total_points || (p->index - 1) % r->shard_n != r->shard_i - 1) {
-      snprintf(err, errlen, "points[%zu]: id %u is not one of the %u points of shard %u/%u", i,
-               p->index, r->total_points, r->shard_i, r->shard_n);
+    if (p->index > r->total_points || !sf_report_has_shard(r, (p->index - 1) % r->shard_n + 1)) {
+      snprintf(err, errlen, "points[%zu]: id %u is not one of the %u points of the report's "
+               "shards of %u", i, p->index, r->total_points, r->shard_n);
       return -1;
     }
   }
@@ -391,11 +392,9 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   r->budget = (unsigned)budget;
   r->expect_status = (int)status;
   const char *shard = sf_json_str(opt, "shard", "1/1");
-  char tail;
-  if (strspn(shard, "0123456789/") != strlen(shard) ||
-      sscanf(shard, "%u/%u%c", &r->shard_i, &r->shard_n, &tail) != 2 || r->shard_n < 1 ||
-      r->shard_i < 1 || r->shard_i > r->shard_n) {
-    snprintf(err, errlen, "options.shard '%s' is not I/N", shard);
+  if (sf_report_shard_parse(r, shard) != 0) {
+    snprintf(err, errlen, "options.shard '%s' is not I/N (or, merged, a list of shards such as "
+             "1-2,4/4)", shard);
     return -1;
   }
   const struct sf_json *fo = sf_json_get(opt, "fail_on");

@@ -25,7 +25,7 @@ static void sf_text_header(const struct sf_report *r, FILE *out)
     r->points[i].nfaults > 1 ? pairs++ : singles++;
   fprintf(out, "points: %zu single-fault", singles);
   if (r->shard_n > 1)
-    fprintf(out, " (shard %u/%u of %u)", r->shard_i, r->shard_n, r->total_points);
+    sf_shard_note(r, out);
   if (r->depth > 1)
     fprintf(out, ", %zu pairs (--depth 2, budget %u)", pairs, r->budget);
   fputc('\n', out);

@@ -13,6 +13,8 @@ enum sockfault_exit {
   SOCKFAULT_EXIT_TARGET = 5,    /* the target cannot be faulted: not found, static, no shim */
   SOCKFAULT_EXIT_BASELINE = 6,  /* explore: the unfaulted baseline run failed */
   SOCKFAULT_EXIT_INTERNAL = 7,  /* sockfault's own failure: fork, temp dir, out of memory */
+  SOCKFAULT_EXIT_UNJUDGED = 8,  /* explore/merge: more than half the points not reached */
+  SOCKFAULT_EXIT_NOTHING = 9,   /* explore/merge: fewer points than --require-points (1) */
 };
 
 #endif

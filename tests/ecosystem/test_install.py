@@ -125,7 +125,8 @@ class Installed(unittest.TestCase):
         opts = cmd[2:cmd.index("--")]
         for pair in (["--calls", "socket"], ["--errnos", "EMFILE,ENFILE"],
                      ["--fail-on", "crash,hang,sanitizer"], ["--timeout", "5"], ["--jobs", "2"],
-                     ["--max-per-call", "1"], ["--expect-status", "0"]):
+                     ["--max-per-call", "1"], ["--expect-status", "0"],
+                     ["--require-points", "1"]):
             i = opts.index(pair[0])
             self.assertEqual(opts[i:i + 2], pair)
         self.assertIn("--quiet", opts)
@@ -136,6 +137,13 @@ class Installed(unittest.TestCase):
         shim = [e for e in props["ENVIRONMENT"] if e.startswith("SOCKFAULT_SHIM=")]
         self.assertTrue(shim and os.path.samefile(shim[0].split("=", 1)[1],
                                                   self.path(self.libdir, "libsockfault.so")))
+        # an exploration of nothing (none of the selected calls made) fails the test
+        nothing = tests["explore_nothing"]["command"]
+        self.assertIn("--require-points", nothing)
+        env = dict(os.environ, SOCKFAULT_SHIM=shim[0].split("=", 1)[1])
+        p = subprocess.run(nothing, capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(p.returncode, 9, p.stderr)
+        self.assertIn("tested nothing", p.stderr)
         check = tests["explore_check_words"]["command"]
         self.assertEqual(check[check.index("--check") + 1],
                          os.path.join(out, "control") + " 'it'\\''s two words'")

@@ -346,10 +346,11 @@ class ShardMergeReplayTest(Base):
         merged = json.load(open(out))
         key = lambda r: [(p["id"], p["class"], p["finding"]) for p in r["points"]]
         self.assertEqual(key(merged), key(full.report))
-        self.assertEqual(merged["options"]["shard"], "1/1")
+        self.assertEqual(merged["options"]["shard"], "1-2/2")
         self.assertIn("findings: ", m.stdout)
         alone = self.run_cli("merge", s1.json_path)
         self.assertIn("shard 2/2 is missing", alone.stderr)
+        self.assertEqual(alone.returncode, 4)
         twice = self.run_cli("merge", s1.json_path, s1.json_path)
         self.assertEqual(twice.returncode, 4)
         self.assertIn("given twice", twice.stderr)
@@ -432,6 +433,8 @@ class UsageTest(Base):
         self.assertIn("baseline", p.stderr)
         self.assertIn("status 1", p.stderr)
         p = self.run_cli("--expect-status", "1", "--", "false")
+        self.assertEqual(p.returncode, 9, p.stderr)  # judged, but no socket call: nothing tested
+        p = self.run_cli("--expect-status", "1", "--require-points", "0", "--", "false")
         self.assertEqual(p.returncode, 0, p.stderr)
         p = self.run_cli("--check", "false", "--timeout", "3", "--", target("accept_crash_ok"),
                          "{port}")

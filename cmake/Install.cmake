@@ -44,7 +44,7 @@ install(FILES ${PROJECT_BINARY_DIR}/cmake/sockfault.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # Man pages: sockfault(1) is written by hand; sockfault-rules(7) is generated from the call
-# table (harness/CMakeLists.txt, target sockfault-man). Both land in the build tree's man/.
+# table (docs/CMakeLists.txt, target sockfault-man). Both land in the build tree's man/.
 install(FILES ${PROJECT_BINARY_DIR}/man/man1/sockfault.1
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_BINARY_DIR}/man/man7/sockfault-rules.7

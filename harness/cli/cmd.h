@@ -10,6 +10,9 @@ int sf_cmd_merge(int argc, char **argv);
 
 /* Shared by the verbs: "sockfault VERB: message" on stderr. */
 void sf_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a bad option, value or argument of the command line (exit 2), ending with
+ * "(see 'sockfault VERB --help')" on the same line. */
+void sf_opt_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report an unknown option or missing argument the way getopt saw it; returns USAGE. */
 int sf_bad_option(const char *verb, int argc, char **argv, int optind_before);
 /* The value of an output option (--json FILE): "-" or a file that can be written, checked

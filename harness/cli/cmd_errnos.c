@@ -67,13 +67,13 @@ int sf_cmd_errnos(int argc, char **argv)
   int only = -1;
   if (optind < argc) {
     if (optind + 1 < argc) {
-      sf_err("errnos", "one CALL at most, got '%s' too", argv[optind + 1]);
+      sf_opt_err("errnos", "one CALL at most, got '%s' too", argv[optind + 1]);
       return SOCKFAULT_EXIT_USAGE;
     }
     only = sf_call_lookup(argv[optind], strlen(argv[optind]));
     if (only < 0) {
       const char *near = sf_closest_call(argv[optind], strlen(argv[optind]));
-      sf_err("errnos", "unknown call '%s'%s%s%s", argv[optind], near ? " (did you mean '" : "",
+      sf_opt_err("errnos", "unknown call '%s'%s%s%s", argv[optind], near ? " (did you mean '" : "",
              near ? near : "", near ? "'?)" : "");
       return SOCKFAULT_EXIT_USAGE;
     }

@@ -83,7 +83,7 @@ int sf_cmd_merge(int argc, char **argv)
     if (c == -1)
       break;
     if (optarg && strcmp(optarg, "--") == 0) { /* "--json -- A.json": the value is missing */
-      sf_err("merge", "option '%s' needs a value (got '--')",
+      sf_opt_err("merge", "option '%s' needs a value (got '--')",
              argv[optind - 1 - (optind >= 2 && strcmp(argv[optind - 1], "--") == 0)]);
       return SOCKFAULT_EXIT_USAGE;
     }
@@ -102,8 +102,8 @@ int sf_cmd_merge(int argc, char **argv)
       errno = 0;
       require = strtoul(optarg, &end, 10);
       if (!(optarg[0] >= '0' && optarg[0] <= '9') || *end || errno || require > 100000000) {
-        sf_err("merge", "--require-points '%s': expected a whole number from 0 to 100000000; "
-               "see --help", optarg);
+        sf_opt_err("merge", "--require-points '%s': expected a whole number from 0 to 100000000",
+                   optarg);
         return SOCKFAULT_EXIT_USAGE;
       }
     }
@@ -114,14 +114,14 @@ int sf_cmd_merge(int argc, char **argv)
       return sf_bad_option("merge", argc, argv, before);
   }
   if (optind >= argc) {
-    sf_err("merge", "no reports given (sockfault merge A.json B.json ...)");
+    sf_opt_err("merge", "no reports given (sockfault merge A.json B.json ...)");
     return SOCKFAULT_EXIT_USAGE;
   }
   const char *outs[3] = {json, junit, html}, *names[3] = {"--json", "--junit", "--html"};
   for (int i = 0; i < 3; i++) {
     for (int j = i + 1; j < 3; j++)
       if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0) {
-        sf_err("merge", "%s and %s both name '%s'", names[i], names[j], outs[i]);
+        sf_opt_err("merge", "%s and %s both name '%s'", names[i], names[j], outs[i]);
         return SOCKFAULT_EXIT_USAGE;
       }
     if (outs[i] && sf_check_output("merge", names[i], outs[i]) != 0)

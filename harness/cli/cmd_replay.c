@@ -109,14 +109,14 @@ int sf_cmd_replay(int argc, char **argv)
     }
   }
   if (optind != argc - 1) {
-    sf_err("replay", optind >= argc ? "no report given (sockfault replay REPORT.json "
+    sf_opt_err("replay", optind >= argc ? "no report given (sockfault replay REPORT.json "
                                       "[--point ID])"
                                     : "one report only, got '%s' too", argv[optind + 1]);
     return SOCKFAULT_EXIT_USAGE;
   }
   unsigned index = 0, sub = 0;
   if (want && sf_point_id_parse(want, &index, &sub) != 0) {
-    sf_err("replay", "--point '%s': expected a point id such as 17 or 17.2", want);
+    sf_opt_err("replay", "--point '%s': expected a point id such as 17 or 17.2", want);
     return SOCKFAULT_EXIT_USAGE;
   }
   const char *path = argv[optind];
@@ -132,7 +132,7 @@ int sf_cmd_replay(int argc, char **argv)
       p = &r.points[i];
   int status;
   if (!p && want) {
-    sf_err("replay", "%s: no point '%s' in the report (%zu points)", path, want, r.npoints);
+    sf_opt_err("replay", "%s: no point '%s' in the report (%zu points)", path, want, r.npoints);
     status = SOCKFAULT_EXIT_USAGE;
   } else if (!p) {
     printf("%s: no findings to replay; choose one with --point ID\n", path);

@@ -51,15 +51,15 @@ int sf_bad_option(const char *verb, int argc, char **argv, int optind_before)
   if (strncmp(tok, "--", 2) == 0 && tok[2]) {
     const char *eq = strchr(tok, '=');
     if (!optopt)
-      sf_err(verb, "unknown option '%s' (see 'sockfault %s --help')", tok, verb);
+      sf_opt_err(verb, "unknown option '%s'", tok);
     else if (eq)
-      sf_err(verb, "option '%.*s' takes no value (got '%s')", (int)(eq - tok), tok, tok);
+      sf_opt_err(verb, "option '%.*s' takes no value (got '%s')", (int)(eq - tok), tok, tok);
     else
-      sf_err(verb, "option '%s' needs a value", tok);
+      sf_opt_err(verb, "option '%s' needs a value", tok);
   } else if (optopt && optopt != '?') {
-    sf_err(verb, "option '-%c' is unknown or needs a value", optopt);
+    sf_opt_err(verb, "option '-%c' is unknown or needs a value", optopt);
   } else {
-    sf_err(verb, "bad option '%s' (see 'sockfault %s --help')", tok, verb);
+    sf_opt_err(verb, "bad option '%s'", tok);
   }
   return SOCKFAULT_EXIT_USAGE;
 }
@@ -70,16 +70,16 @@ int sf_check_output(const char *verb, const char *opt, const char *path)
   if (strcmp(path, "-") == 0)
     return 0;
   if (!path[0]) {
-    sf_err(verb, "%s '': an empty file name", opt);
+    sf_opt_err(verb, "%s '': an empty file name", opt);
     return -1;
   }
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-    sf_err(verb, "%s '%s': is a directory", opt, path);
+    sf_opt_err(verb, "%s '%s': is a directory", opt, path);
     return -1;
   }
   if (stat(path, &st) == 0) {
     if (access(path, W_OK) != 0) {
-      sf_err(verb, "%s '%s': %s", opt, path, strerror(errno));
+      sf_opt_err(verb, "%s '%s': %s", opt, path, strerror(errno));
       return -1;
     }
     return 0;
@@ -94,7 +94,7 @@ int sf_check_output(const char *verb, const char *opt, const char *path)
   else
     *slash = '\0';
   if (access(dir, W_OK | X_OK) != 0) {
-    sf_err(verb, "%s '%s': cannot create it in '%s': %s", opt, path, dir, strerror(errno));
+    sf_opt_err(verb, "%s '%s': cannot create it in '%s': %s", opt, path, dir, strerror(errno));
     return -1;
   }
   return 0;
@@ -111,7 +111,7 @@ int sf_parse_seconds(const char *verb, const char *opt, const char *s, long long
   }
   double v = digits && !s[i] ? strtod(s, NULL) : -1;
   if (!(v >= 0.05 && v <= 86400)) {
-    sf_err(verb, "%s '%s': expected seconds from 0.05 to 86400", opt, s);
+    sf_opt_err(verb, "%s '%s': expected seconds from 0.05 to 86400", opt, s);
     return -1;
   }
   *ms = (long long)(v * 1000 + 0.5);
@@ -151,7 +151,7 @@ int sf_cmd_run(int argc, char **argv)
     }
     case 'f':
       if (file) {
-        sf_err("run", "-f given twice ('%s' and '%s'); put the rules in one file", file, optarg);
+        sf_opt_err("run", "-f given twice ('%s' and '%s'); put the rules in one file", file, optarg);
         free(rules);
         return SOCKFAULT_EXIT_USAGE;
       }
@@ -160,7 +160,7 @@ int sf_cmd_run(int argc, char **argv)
     case 'l': log = optarg; break;
     case 'L':
       if (strcmp(optarg, "all") != 0 && strcmp(optarg, "faults") != 0) {
-        sf_err("run", "--log-level '%s': expected 'all' or 'faults'", optarg);
+        sf_opt_err("run", "--log-level '%s': expected 'all' or 'faults'", optarg);
         free(rules);
         return SOCKFAULT_EXIT_USAGE;
       }
@@ -179,7 +179,7 @@ int sf_cmd_run(int argc, char **argv)
   if (optind < argc && strcmp(argv[optind], "--") == 0)
     optind++;
   if (optind >= argc) {
-    sf_err("run", "no program given (sockfault run [OPTIONS] -- PROG [ARGS...])");
+    sf_opt_err("run", "no program given (sockfault run [OPTIONS] -- PROG [ARGS...])");
     free(rules);
     return SOCKFAULT_EXIT_USAGE;
   }

@@ -1,11 +1,14 @@
 /* sockfault: run programs with chosen socket calls failing, and explore their error paths. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "proc.h"
 #include "sockfault/exit.h"
+#include "table.h"
 
 #ifndef SOCKFAULT_VERSION
 #define SOCKFAULT_VERSION "unknown"
@@ -26,14 +29,45 @@ static const struct sf_verb sf_verbs[] = {
 };
 enum { SF_NVERBS = sizeof sf_verbs / sizeof sf_verbs[0] };
 
+static void sf_verr(const char *verb, bool hint, const char *fmt, va_list ap)
+{
+  const char *sp = verb ? " " : "", *v = verb ? verb : "";
+  fprintf(stderr, "sockfault%s%s: ", sp, v);
+  vfprintf(stderr, fmt, ap);
+  if (hint)
+    fprintf(stderr, " (see 'sockfault%s%s --help')", sp, v);
+  fputc('\n', stderr);
+}
+
 void sf_err(const char *verb, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "sockfault%s%s: ", verb ? " " : "", verb ? verb : "");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  sf_verr(verb, false, fmt, ap);
   va_end(ap);
+}
+
+void sf_opt_err(const char *verb, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  sf_verr(verb, true, fmt, ap);
+  va_end(ap);
+}
+
+/* Every verb ends here: whatever it wrote to stdout (a report, a table, --help, the echo of
+ * replay) is flushed and checked once, so a full disk or a closed pipe is exit 7 with the
+ * reason, never a silent 0. A verb that already said its output failed (7) is not said twice. */
+static int sf_finish(const char *verb, int status)
+{
+  errno = 0;
+  int bad = fflush(stdout) != 0 || ferror(stdout);
+  int e = bad ? errno : sf_echo_errno;
+  if (!bad && !e)
+    return status;
+  if (status != SOCKFAULT_EXIT_INTERNAL)
+    sf_err(verb, "stdout: %s", e ? strerror(e) : "write error");
+  return SOCKFAULT_EXIT_INTERNAL;
 }
 
 static void sf_usage(FILE *out)
@@ -54,16 +88,20 @@ int main(int argc, char **argv)
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "help") == 0) {
     sf_usage(stdout);
-    return 0;
+    return sf_finish(NULL, 0);
   }
   if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
     printf("sockfault %s\n", SOCKFAULT_VERSION);
-    return 0;
+    return sf_finish(NULL, 0);
   }
   for (int i = 0; i < SF_NVERBS; i++)
     if (strcmp(argv[1], sf_verbs[i].name) == 0)
-      return sf_verbs[i].fn(argc - 1, argv + 1);
-  sf_err(NULL, "unknown verb '%s'", argv[1]);
-  sf_usage(stderr);
+      return sf_finish(sf_verbs[i].name, sf_verbs[i].fn(argc - 1, argv + 1));
+  const char *names[SF_NVERBS];
+  for (int i = 0; i < SF_NVERBS; i++)
+    names[i] = sf_verbs[i].name;
+  const char *near = sf_closest(argv[1], strlen(argv[1]), names, SF_NVERBS);
+  sf_opt_err(NULL, "unknown verb '%.60s'%s%s%s", argv[1], near ? " (did you mean '" : "",
+             near ? near : "", near ? "'?)" : "");
   return SOCKFAULT_EXIT_USAGE;
 }

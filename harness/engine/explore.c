@@ -77,7 +77,7 @@ static int sf_parse_uint(const char *opt, const char *s, unsigned lo, unsigned h
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
   if (!(s[0] >= '0' && s[0] <= '9') || *end || errno || v < lo || v > hi) {
-    sf_err("explore", "%s '%s': expected a whole number from %u to %u", opt, s, lo, hi);
+    sf_opt_err("explore", "%s '%s': expected a whole number from %u to %u", opt, s, lo, hi);
     return -1;
   }
   *out = (unsigned)v;
@@ -93,7 +93,7 @@ static int sf_parse_calls(struct sf_explore *x, const char *list)
     int id = sf_call_lookup(p, l);
     if (id < 0) {
       const char *near = sf_closest_call(p, l);
-      sf_err("explore", "--calls '%s': unknown call '%.*s'%s%s%s", list, (int)(l > 60 ? 60 : l),
+      sf_opt_err("explore", "--calls '%s': unknown call '%.*s'%s%s%s", list, (int)(l > 60 ? 60 : l),
              p, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
       return -1;
     }
@@ -121,13 +121,13 @@ static int sf_parse_errnos(struct sf_explore *x, const char *list)
     int e = sf_errno_lookup(p, l);
     if (e < 0) {
       const char *near = sf_closest_errno(p, l);
-      sf_err("explore", "--errnos '%s': unknown errno '%.*s'%s%s%s", given,
+      sf_opt_err("explore", "--errnos '%s': unknown errno '%.*s'%s%s%s", given,
              (int)(l > 60 ? 60 : l), p, near ? " (did you mean '" : "", near ? near : "",
              near ? "'?)" : "");
       return -1;
     }
     if (x->nerrnos == SF_MAX_ERRNO_SEL) {
-      sf_err("explore", "--errnos '%s': more than %d errnos", given, SF_MAX_ERRNO_SEL);
+      sf_opt_err("explore", "--errnos '%s': more than %d errnos", given, SF_MAX_ERRNO_SEL);
       return -1;
     }
     x->errnos[x->nerrnos++] = e;
@@ -145,7 +145,7 @@ static int sf_shard_value(const char *what, const char *s, unsigned *i, unsigned
   char tail;
   if (strspn(s, "0123456789/") != strlen(s) || /* no sign or space sscanf would take */
       sscanf(s, "%u/%u%c", &a, &b, &tail) != 2 || b < 1 || b > 100000 || a < 1 || a > b) {
-    sf_err("explore", "%s '%s': expected I/N with 1 <= I <= N", what, s);
+    sf_opt_err("explore", "%s '%s': expected I/N with 1 <= I <= N", what, s);
     return -1;
   }
   *i = a;
@@ -175,23 +175,23 @@ static int sf_shard_auto(unsigned *i, unsigned *n)
     unsigned long k;
     char *end;
     if (!kn) {
-      sf_err("explore", "--shard auto: JOB_COMPLETION_INDEX is set but not SOCKFAULT_SHARD_COUNT "
-             "(set it to the Job's completions); see --help");
+      sf_opt_err("explore", "--shard auto: JOB_COMPLETION_INDEX is set but not SOCKFAULT_SHARD_COUNT "
+             "(set it to the Job's completions)");
       return -1;
     }
     errno = 0;
     k = strtoul(ki, &end, 10);
     if (!(ki[0] >= '0' && ki[0] <= '9') || *end || errno || k >= 100000) {
-      sf_err("explore", "--shard auto: JOB_COMPLETION_INDEX '%s' is not an index from 0", ki);
+      sf_opt_err("explore", "--shard auto: JOB_COMPLETION_INDEX '%s' is not an index from 0", ki);
       return -1;
     }
     snprintf(buf, sizeof buf, "%lu/%.20s", k + 1, kn);
     v = buf;
     snprintf(from, sizeof from, "JOB_COMPLETION_INDEX %lu + 1, SOCKFAULT_SHARD_COUNT", k);
   } else {
-    sf_err("explore", "--shard auto: no shard in the environment (SOCKFAULT_SHARD=I/N, GitLab's "
+    sf_opt_err("explore", "--shard auto: no shard in the environment (SOCKFAULT_SHARD=I/N, GitLab's "
            "CI_NODE_INDEX/CI_NODE_TOTAL, or Kubernetes' JOB_COMPLETION_INDEX with "
-           "SOCKFAULT_SHARD_COUNT); see --help");
+           "SOCKFAULT_SHARD_COUNT)");
     return -1;
   }
   char what[160];
@@ -248,7 +248,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       break;
     int bad = 0;
     if (optarg && strcmp(optarg, "--") == 0) { /* "--json -- A.json": the value is missing */
-      sf_err("explore", "option '%s' needs a value (got '--')",
+      sf_opt_err("explore", "option '%s' needs a value (got '--')",
              argv[optind - 1 - (optind >= 2 && strcmp(argv[optind - 1], "--") == 0)]);
       return SOCKFAULT_EXIT_USAGE;
     }
@@ -287,7 +287,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     case O_SHARD: bad = sf_parse_shard(optarg, &r->shard_i, &r->shard_n); break;
     case O_FAILON:
       if (sf_fail_on_parse(optarg, &r->fail_on, err, sizeof err) != 0) {
-        sf_err("explore", "--fail-on '%s': %s", optarg, err);
+        sf_opt_err("explore", "--fail-on '%s': %s", optarg, err);
         bad = -1;
       }
       break;
@@ -308,18 +308,18 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
   if (optind < argc && strcmp(argv[optind], "--") == 0)
     optind++;
   if (optind >= argc) {
-    sf_err("explore", "no program given (sockfault explore [OPTIONS] -- PROG [ARGS...])");
+    sf_opt_err("explore", "no program given (sockfault explore [OPTIONS] -- PROG [ARGS...])");
     return SOCKFAULT_EXIT_USAGE;
   }
   if (r->check && !r->check[0]) {
-    sf_err("explore", "--check '': the check command is empty");
+    sf_opt_err("explore", "--check '': the check command is empty");
     return SOCKFAULT_EXIT_USAGE;
   }
   if (r->check && o->jobs > 1 && !sf_args_have_port(argv + optind + 1, argc - optind - 1)) {
     /* every run would listen on the same port: one binds, the others fail or are judged
      * against the wrong server, and the points come out not-reached */
     if (o->jobs_given) {
-      sf_err("explore", "--jobs %u with --check, but PROG's arguments have no {port}: the "
+      sf_opt_err("explore", "--jobs %u with --check, but PROG's arguments have no {port}: the "
              "parallel runs would all use one port; put {port} where PROG takes its port, or "
              "use --jobs 1", o->jobs);
       return SOCKFAULT_EXIT_USAGE;
@@ -332,7 +332,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
   for (int i = 0; i < 3; i++)
     for (int j = i + 1; j < 3; j++)
       if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0) {
-        sf_err("explore", "%s and %s both name '%s'", names[i], names[j], outs[i]);
+        sf_opt_err("explore", "%s and %s both name '%s'", names[i], names[j], outs[i]);
         return SOCKFAULT_EXIT_USAGE;
       }
   for (int i = 0; i < 3; i++)

@@ -287,6 +287,8 @@ static const struct {
     {": runtime error: ", "UndefinedBehaviorSanitizer"},
 };
 
+int sf_echo_errno;
+
 void sf_capture_init(struct sf_capture *c, bool scan_sanitizer, int echo_fd)
 {
   memset(c, 0, sizeof *c);
@@ -330,8 +332,11 @@ void sf_capture_feed(struct sf_capture *c, const char *buf, size_t len)
       ssize_t w = write(c->echo_fd, buf + off, len - off);
       if (w < 0 && errno == EINTR)
         continue;
-      if (w <= 0)
+      if (w <= 0) {
+        if (c->echo_fd == 1 && !sf_echo_errno)
+          sf_echo_errno = w < 0 ? errno : EIO;
         break;
+      }
       off += (size_t)w;
     }
   }

@@ -52,6 +52,9 @@ struct sf_capture {
   int echo_fd;                   /* copy everything here as it arrives, or -1 */
 };
 void sf_capture_init(struct sf_capture *c, bool scan_sanitizer, int echo_fd);
+/* The errno of the first echo to fd 1 that failed (replay's stdout full or closed), or 0:
+ * the verb's end turns it into exit 7, as for its own writes to stdout. */
+extern int sf_echo_errno;
 void sf_capture_feed(struct sf_capture *c, const char *buf, size_t len);
 /* The tail as a malloc'd string (NULL when out of memory). */
 char *sf_capture_tail(const struct sf_capture *c);

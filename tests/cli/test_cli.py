@@ -390,6 +390,61 @@ def wait_for_listen(log, deadline):
     return False
 
 
+class Output(unittest.TestCase):
+    """One checked output path for every verb: stdout on a full device is exit 7 with the
+    reason, never a silent 0; every option error ends with the verb's --help."""
+
+    def full(self, *args):
+        with open("/dev/full", "w") as full:
+            return subprocess.run([CLI, *args], env=clean_env(), stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=T)
+
+    def test_stdout_full(self):
+        with tempfile.TemporaryDirectory() as d:
+            report = os.path.join(d, "r.json")
+            p = run_cli("explore", "-q", "--jobs", "1", "--json", report, "--errnos", "EMFILE",
+                        "--fail-on", "none",
+                        "--", PROBE, "nsocket", "1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for args in (["--help"], ["--version"], ["errnos"], ["errnos", "--json", "accept"],
+                         ["run", "--help"], ["explore", "--help"], ["merge", "--help"],
+                         ["replay", "--help"], ["errnos", "--help"], ["merge", report],
+                         ["merge", "--json", "-", report], ["replay", report],
+                         ["replay", report, "--point", "1"],
+                         ["explore", "--jobs", "1", "--errnos", "EMFILE", "--", PROBE,
+                          "nsocket", "1"]):
+                p = self.full(*args)
+                self.assertEqual(p.returncode, 7, (args, p.stderr))
+                self.assertIn("stdout: No space left on device", p.stderr, args)
+                self.assertEqual(p.stderr.count("stdout:"), 1, (args, p.stderr))
+
+    def test_mistyped_verb(self):
+        for verb, near in (("explor", "explore"), ("mrege", "merge"), ("erno", "errnos")):
+            p = run_cli(verb)
+            self.assertEqual(p.returncode, 2)
+            self.assertEqual(p.stderr, f"sockfault: unknown verb '{verb}' (did you mean "
+                             f"'{near}'?) (see 'sockfault --help')\n")
+        p = run_cli("frobnicate")
+        self.assertNotIn("did you mean", p.stderr)
+
+    def test_option_errors_point_to_help(self):
+        for args in (["run", "--bogus"], ["run", "--log-level", "loud", "--", PROBE], ["run"],
+                     ["run", "-f", "a", "-f", "b", "--", PROBE],
+                     ["errnos", "--bogus"], ["errnos", "acept"], ["errnos", "a", "b"],
+                     ["explore", "--jobs", "0", "--", PROBE], ["explore", "--timeout", "x"],
+                     ["explore", "--calls", "acept", "--", PROBE], ["explore", "--shard", "3/2"],
+                     ["explore", "--errnos", "EMFLE", "--", PROBE], ["explore"],
+                     ["explore", "--fail-on", "crsh", "--", PROBE],
+                     ["explore", "--json", "", "--", PROBE], ["explore", "--json"],
+                     ["merge"], ["merge", "--bogus", "x.json"], ["merge", "--json=", "x.json"],
+                     ["replay"], ["replay", "--point", "x", "r.json"], ["replay", "a", "b"]):
+            p = run_cli(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 1, (args, p.stderr))
+            self.assertTrue(lines[0].endswith(f"(see 'sockfault {args[0]} --help')"), lines)
+
+
 class RealPrograms(unittest.TestCase):
     """Debian-packaged servers, unmodified, on 127.0.0.1."""
 

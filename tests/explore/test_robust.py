@@ -263,7 +263,8 @@ except OSError:
 
     def test_own_stdout_broken(self):
         """explore's own stdout a pipe nobody reads: no death by SIGPIPE, a write error (7)
-        after the clean-up; replay (which echoes the program's output) runs to its end."""
+        after the clean-up; replay (which echoes the program's output) runs to its end, then
+        exits 7 too: the echo was lost."""
         prog = target("hostile_closeio")  # it prints a line on stdout first
         r, w = os.pipe()
         os.close(r)
@@ -274,8 +275,9 @@ except OSError:
             self.assertIsNotNone(x.report)  # the JSON report was still written
             rp = Run("replay", [x.json_path, "--point", "1"], stdout=w)
             self.addCleanup(rp.cleanup)
-            self.assertClean(rp, prog, rcs=(0,))
+            self.assertClean(rp, prog, rcs=(7,))  # judged to its end, then the lost echo said
             self.assertIn("now ok", rp.err)
+            self.assertIn("stdout: Broken pipe", rp.err)
         finally:
             os.close(w)
 

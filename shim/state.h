@@ -82,7 +82,7 @@ struct sf_ctx {
   const int *sv;              /* socketpair's fds */
 };
 
-/* decide.c: an errno to inject (> 0) or 0; *rule and *occ say which rule and its count. */
+/* decide.c: an errno to inject (> 0) or 0; *rule says which rule fired (-1: none). */
 int sf_decide(struct sf_ctx *c, int *rule) SF_HIDDEN;
 void sf_ctx_kind(struct sf_ctx *c) SF_HIDDEN;
 void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;

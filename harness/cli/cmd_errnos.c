@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "options.h"
 #include "sockfault/exit.h"
 #include "table.h"
 

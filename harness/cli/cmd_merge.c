@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "options.h"
 #include "report.h"
 #include "sockfault/exit.h"
 
@@ -194,7 +195,7 @@ int sf_cmd_merge(int argc, char **argv)
   out.shard_i = 1;
   while (out.shard_i < out.shard_n && !shard_seen[out.shard_i])
     out.shard_i++;
-  sf_report_judge(&out);
+  sf_report_mark_findings(&out);
   char why[300];
   status = sf_report_verdict(&out, (unsigned)require, why, sizeof why);
   if (missing && !partial) {

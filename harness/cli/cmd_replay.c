@@ -10,10 +10,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "launch.h"
+#include "options.h"
 #include "outcome.h"
 #include "proc.h"
 #include "report.h"
+#include "session.h"
 #include "runner.h"
 #include "sockfault/exit.h"
 
@@ -32,21 +33,13 @@ static void sf_replay_on_stop(int sig) { sf_replay_stop = sig; }
 
 static int sf_replay_run(struct sf_report *r, struct sf_point *p, long long timeout_ms)
 {
-  char err[1024], shim[PATH_MAX], prog[PATH_MAX];
-  if (sf_check_preloadable(r->prog, err, sizeof err) != 0 ||
-      sf_find_shim(shim, sizeof shim, err, sizeof err) != 0) {
-    sf_err("replay", "%s", err);
-    return SOCKFAULT_EXIT_TARGET;
-  }
-  snprintf(prog, sizeof prog, "%s", r->prog);
-  const char *tmp = getenv("TMPDIR");
-  char base[PATH_MAX];
-  snprintf(base, sizeof base, "%s/sockfault-replay.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(base)) {
-    sf_err("replay", "mkdtemp %s: %s", base, strerror(errno));
-    return SOCKFAULT_EXIT_INTERNAL;
-  }
-  char rules[600], id[32];
+  /* the point runs as explore ran it: the same session, one job, its timeout */
+  r->timeout_ms = timeout_ms;
+  struct sf_session s;
+  int status = sf_session_open(&s, "replay", r, 1, &sf_replay_stop);
+  if (status != 0)
+    return status;
+  char rules[SF_POINT_RULES_MAX], id[32];
   sf_point_rules(p, rules, sizeof rules);
   sf_point_id(p, id, sizeof id);
   const enum sf_class recorded = p->cls;
@@ -54,22 +47,19 @@ static int sf_replay_run(struct sf_report *r, struct sf_point *p, long long time
   fprintf(stderr, "sockfault replay: point #%s, %s (recorded: %s%s%s)\n", id, rules,
           sf_class_name(recorded), recorded_detail ? ", " : "",
           recorded_detail ? recorded_detail : "");
-  struct sf_runspec spec = {.shim = shim, .prog = prog, .args = r->args, .nargs = r->nargs,
-                            .check = r->check, .rules = rules, .nrules = p->nfaults,
-                            .timeout_ms = timeout_ms,
-                            .term_grace_ms = timeout_ms < 2000 ? timeout_ms : 2000,
-                            .echo = true};
-  struct sf_pool pool = {.tmpbase = base, .jobs = 1, .stop = &sf_replay_stop};
+  struct sf_runspec spec = s.proto;
+  spec.rules = rules;
+  spec.nrules = p->nfaults;
+  spec.echo = true;
   struct sf_runres res;
-  int rc = sf_pool_run(&pool, &spec, &res, 1);
-  sf_rmtree(base);
+  int rc = sf_pool_run(&s.pool, &spec, &res, 1);
+  sf_session_close(&s, "replay");
   if (rc != 0 && sf_replay_stop) {
     sf_runres_free(&res);
     free(recorded_detail);
     return 128 + sf_replay_stop;
   }
-  r->timeout_ms = timeout_ms;
-  sf_judge(r, &res, p->nfaults, p);
+  sf_classify(r, &res, p->nfaults, p);
   sf_runres_free(&res);
   char repro[SF_REPRO_MAX];
   sf_point_reproducer(r, p, repro, sizeof repro);

@@ -1,12 +1,12 @@
 /* sockfault: run programs with chosen socket calls failing, and explore their error paths. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "proc.h"
+#include "capture.h"
+#include "options.h"
 #include "sockfault/exit.h"
 #include "table.h"
 
@@ -28,32 +28,6 @@ static const struct sf_verb sf_verbs[] = {
     {"merge", sf_cmd_merge, "combine the shard reports of one exploration"},
 };
 enum { SF_NVERBS = sizeof sf_verbs / sizeof sf_verbs[0] };
-
-static void sf_verr(const char *verb, bool hint, const char *fmt, va_list ap)
-{
-  const char *sp = verb ? " " : "", *v = verb ? verb : "";
-  fprintf(stderr, "sockfault%s%s: ", sp, v);
-  vfprintf(stderr, fmt, ap);
-  if (hint)
-    fprintf(stderr, " (see 'sockfault%s%s --help')", sp, v);
-  fputc('\n', stderr);
-}
-
-void sf_err(const char *verb, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  sf_verr(verb, false, fmt, ap);
-  va_end(ap);
-}
-
-void sf_opt_err(const char *verb, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  sf_verr(verb, true, fmt, ap);
-  va_end(ap);
-}
 
 /* Every verb ends here: whatever it wrote to stdout (a report, a table, --help, the echo of
  * replay) is flushed and checked once, so a full disk or a closed pipe is exit 7 with the

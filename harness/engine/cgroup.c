@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "proc.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>

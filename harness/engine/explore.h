@@ -1,8 +1,9 @@
-/* sockfault explore: the exploration's state, shared by its parts —
- *   explore.c         the verb: options, baseline, running the points, reports
- *   explore_points.c  which failure points (and pairs) to run, from the logged calls
- *   outcome.c         the class of each run
- *   runner.c          running programs in parallel under the shim */
+/* The exploration's state, shared by its parts —
+ *   cli/cmd_explore.c        the verb: options, the progress line, the reports
+ *   engine/explore.c         the baseline, then running and judging the points
+ *   engine/explore_points.c  which failure points (and pairs) to run, from the logged calls
+ *   engine/outcome.c         the class of each run
+ *   engine/runner.c          running programs in parallel under the shim */
 #ifndef SF_EXPLORE_H
 #define SF_EXPLORE_H
 
@@ -12,12 +13,12 @@
 
 #include "report.h"
 #include "runner.h"
+#include "session.h"
 
 #define SF_MAX_ERRNO_SEL 64
 
 struct sf_explore {
   struct sf_report rep;     /* options, baseline and points */
-  char shim[PATH_MAX];
   uint64_t calls_mask;      /* calls to explore (--calls), bit per call id */
   int errnos[SF_MAX_ERRNO_SEL]; /* --errnos selection; none: every documented errno */
   unsigned nerrnos;
@@ -40,5 +41,18 @@ int sf_explore_timeline(struct sf_report *r, const struct sf_logcall *calls, siz
  * the i-th point of the report, with its calls kept). At most budget; returns how many. */
 long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t nsingles,
                      unsigned budget);
+
+/* What the verb hears of the exploration as it goes. */
+struct sf_explore_hooks {
+  /* a point's run was judged: done of total runs so far (total grows with --depth 2) */
+  void (*judged)(void *ctx, size_t done, size_t total, const struct sf_point *p);
+  void (*points_start)(void *ctx); /* the baseline is done, the points' runs begin */
+  void *ctx;
+};
+
+/* The baseline, then every point of the shard (and the pairs of --depth 2), each judged;
+ * the report sorted. 0, SOCKFAULT_EXIT_BASELINE after saying why the baseline failed,
+ * 128+N when *s->pool.stop became N, or SOCKFAULT_EXIT_INTERNAL. */
+int sf_explore_run(struct sf_explore *x, struct sf_session *s, const struct sf_explore_hooks *h);
 
 #endif

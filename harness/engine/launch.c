@@ -108,18 +108,18 @@ static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
       snprintf(err, errlen, "%s: interpreter chain too deep", path);
       return -1;
     }
-    char line[256], interp[PATH_MAX], arg[256];
+    char line[256], interp[PATH_MAX], word[256], arg[256];
     size_t l = 0;
     for (ssize_t i = 2; i < n && head[i] != '\n' && l < sizeof line - 1; i++)
       line[l++] = (char)head[i];
     line[l] = '\0';
     arg[0] = '\0';
-    if (sscanf(line, " %255s %255s", line, arg) < 1) {
+    if (sscanf(line, " %255s %255s", word, arg) < 1) { /* never into the buffer it reads */
       snprintf(err, errlen, "%s: empty #! line", path);
       return -1;
     }
-    const char *target = line;
-    if (strcmp(line, "/usr/bin/env") == 0 && arg[0]) {
+    const char *target = word;
+    if (strcmp(word, "/usr/bin/env") == 0 && arg[0]) {
       if (sf_resolve_prog(arg, interp, sizeof interp, err, errlen) != 0)
         return -1;
       target = interp;

@@ -1,5 +1,8 @@
-/* Outcome classes of failure points (outcome.h). The order of the tests below is the
- * order of severity: a sanitizer report outranks the crash it came with, and so on. */
+/* Outcome classes of failure points (outcome.h). The tests in sf_classify run in order and
+ * the first that holds decides: what the run itself proves first (a sanitizer report, which
+ * outranks the crash it came with; a crash by a signal not ours), then whether the fault
+ * fired at all (not-reached), then the run's end (hang, never listening, stopped serving),
+ * then what it left (fd-leak, silent). It is not the order of the classes' severity. */
 #define _GNU_SOURCE
 #include "outcome.h"
 
@@ -11,16 +14,7 @@
 #include <sys/wait.h>
 
 #include "table.h"
-
-const char *sf_signal_name(int sig, char *buf, size_t len)
-{
-  const char *abbrev = sigabbrev_np(sig);
-  if (abbrev)
-    snprintf(buf, len, "SIG%s", abbrev);
-  else
-    snprintf(buf, len, "signal %d", sig);
-  return buf;
-}
+#include "text.h"
 
 /* The last non-empty line of the stderr tail, trimmed, for "exited 1: <message>". */
 static void sf_last_line(const char *tail, char *out, size_t len)
@@ -81,7 +75,7 @@ static bool sf_served(const struct sf_runres *res)
   return false;
 }
 
-void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
+void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
               struct sf_point *p)
 {
   const struct sf_baseline *b = &r->baseline;
@@ -142,13 +136,13 @@ void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
     sf_set(p, SF_C_ERROR_EXIT, "%s, after listening but before serving", words);
   else if (server && res->exited_early)
     sf_set(p, SF_C_STOPPED_SERVING, "%s after the fault, while serving", words);
-  else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0 &&
+  else if (server && res->avail_check >= 0 && res->check_status[res->avail_check] != 0 &&
            res->spinning)
     sf_set(p, SF_C_HANG, "stopped serving and spinning (%d%% busy): the check after the "
-           "fault failed with status %d", res->cpu_percent, res->check_status[res->verdict]);
-  else if (server && res->verdict >= 0 && res->check_status[res->verdict] != 0)
+           "fault failed with status %d", res->cpu_percent, res->check_status[res->avail_check]);
+  else if (server && res->avail_check >= 0 && res->check_status[res->avail_check] != 0)
     sf_set(p, SF_C_STOPPED_SERVING, "alive, but the check after the fault failed (status %d; "
-           "%d%% busy)", res->check_status[res->verdict], res->cpu_percent);
+           "%d%% busy)", res->check_status[res->avail_check], res->cpu_percent);
   else if (server && (p->signal != b->signal || (!p->signal && p->exit_status != b->exit_status)))
     sf_set(p, SF_C_ERROR_EXIT, "%s after SIGTERM (the baseline: %s %d)", words,
            b->signal ? "signal" : "status", b->signal ? b->signal : b->exit_status);

@@ -10,10 +10,7 @@
 
 /* Fill p's outcome (cls, fired, exit_status, signal, spinning, duration, cpu, sockets,
  * detail, stderr_tail; finding from r->fail_on) from res. Takes res->stderr_tail. */
-void sf_judge(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
+void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
               struct sf_point *p);
-
-/* "SIGSEGV", or "signal 42". */
-const char *sf_signal_name(int sig, char *buf, size_t len);
 
 #endif

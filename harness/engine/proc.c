@@ -1,4 +1,4 @@
-/* Process and file helpers for explore (proc.h). */
+/* Process helpers for explore's runs (proc.h). */
 #define _GNU_SOURCE
 #include "proc.h"
 
@@ -6,25 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-long long sf_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* /proc/PID/stat read into buf: its fields after comm (which may hold spaces and
  * parentheses, so they restart after the last ')'), or NULL if the process is gone. */
@@ -94,56 +83,6 @@ int sf_free_port(void)
     port = ntohs(a.sin_port);
   close(fd);
   return port;
-}
-
-static int sf_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void)st;
-  (void)ftw;
-  if (flag == FTW_DP)
-    return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-  return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int sf_rmtree(const char *path)
-{
-  return nftw(path, sf_rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
-}
-
-int sf_dir_empty(const char *path, dev_t dev, ino_t ino)
-{
-  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct stat st;
-  if (dfd < 0)
-    return -1;
-  if (fstat(dfd, &st) != 0 || st.st_dev != dev || st.st_ino != ino ||
-      (st.st_mode & 07777) != 0700 || st.st_uid != geteuid()) {
-    close(dfd);
-    return -1;
-  }
-  char buf[4096];
-  int rc = 0;
-  for (int rounds = 0; rounds < 100000; rounds++) {
-    ssize_t n = getdents64(dfd, buf, sizeof buf);
-    if (n <= 0) {
-      rc = n < 0 ? -1 : rc;
-      break;
-    }
-    for (ssize_t off = 0; off < n;) {
-      struct dirent64 *d = (struct dirent64 *)(void *)(buf + off);
-      off += d->d_reclen;
-      const char *nm = d->d_name;
-      if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-        continue;
-      if (d->d_type != DT_DIR && unlinkat(dfd, nm, 0) == 0)
-        continue;
-      char sub[PATH_MAX];
-      if (snprintf(sub, sizeof sub, "%s/%s", path, nm) >= (int)sizeof sub || sf_rmtree(sub) != 0)
-        rc = -1;
-    }
-  }
-  close(dfd);
-  return rc;
 }
 
 pid_t sf_spawn_check(const char *cmd, const char *tmpdir)
@@ -274,136 +213,4 @@ bool sf_proc_has_env(pid_t pid, const char *kv)
   }
   close(fd);
   return found;
-}
-
-static const struct {
-  const char *pattern, *name;
-} sf_sanitizers[] = {
-    {"ERROR: AddressSanitizer", "AddressSanitizer"},
-    {"ERROR: LeakSanitizer", "LeakSanitizer"},
-    {"ERROR: MemorySanitizer", "MemorySanitizer"},
-    {"WARNING: ThreadSanitizer", "ThreadSanitizer"},
-    {"SUMMARY: UndefinedBehaviorSanitizer", "UndefinedBehaviorSanitizer"},
-    {": runtime error: ", "UndefinedBehaviorSanitizer"},
-};
-
-int sf_echo_errno;
-
-void sf_capture_init(struct sf_capture *c, bool scan_sanitizer, int echo_fd)
-{
-  memset(c, 0, sizeof *c);
-  c->hash = UINT64_C(0xcbf29ce484222325);
-  c->scan_sanitizer = scan_sanitizer;
-  c->echo_fd = echo_fd;
-}
-
-static void sf_scan(struct sf_capture *c, const char *buf, size_t len)
-{
-  char win[64 + 4096];
-  for (size_t off = 0; off < len && !c->sanitizer;) {
-    size_t take = len - off < 4096 ? len - off : 4096;
-    memcpy(win, c->carry, c->carry_len);
-    memcpy(win + c->carry_len, buf + off, take);
-    size_t wl = c->carry_len + take;
-    for (size_t i = 0; i < sizeof sf_sanitizers / sizeof sf_sanitizers[0]; i++)
-      if (memmem(win, wl, sf_sanitizers[i].pattern, strlen(sf_sanitizers[i].pattern))) {
-        c->sanitizer = sf_sanitizers[i].name;
-        break;
-      }
-    size_t keep = wl < 40 ? wl : 40; /* longer than any pattern */
-    memmove(c->carry, win + wl - keep, keep);
-    c->carry_len = keep;
-    off += take;
-  }
-}
-
-void sf_capture_feed(struct sf_capture *c, const char *buf, size_t len)
-{
-  const unsigned char *u = (const unsigned char *)buf;
-  for (size_t i = 0; i < len; i++) {
-    c->hash ^= u[i];
-    c->hash *= UINT64_C(0x100000001b3);
-  }
-  c->bytes += len;
-  if (c->scan_sanitizer)
-    sf_scan(c, buf, len);
-  if (c->echo_fd >= 0) {
-    for (size_t off = 0; off < len;) {
-      ssize_t w = write(c->echo_fd, buf + off, len - off);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0) {
-        if (c->echo_fd == 1 && !sf_echo_errno)
-          sf_echo_errno = w < 0 ? errno : EIO;
-        break;
-      }
-      off += (size_t)w;
-    }
-  }
-  if (len >= SF_TAIL_MAX) {
-    memcpy(c->tail, buf + len - SF_TAIL_MAX, SF_TAIL_MAX);
-    c->tail_len = SF_TAIL_MAX;
-    c->tail_pos = 0;
-    return;
-  }
-  for (size_t i = 0; i < len; i++) {
-    c->tail[c->tail_pos] = buf[i];
-    c->tail_pos = (c->tail_pos + 1) % SF_TAIL_MAX;
-  }
-  c->tail_len = c->tail_len + len > SF_TAIL_MAX ? SF_TAIL_MAX : c->tail_len + len;
-}
-
-char *sf_capture_tail(const struct sf_capture *c)
-{
-  char *s = malloc(c->tail_len + 1);
-  if (!s)
-    return NULL;
-  size_t start = (c->tail_pos + SF_TAIL_MAX - c->tail_len) % SF_TAIL_MAX;
-  for (size_t i = 0; i < c->tail_len; i++)
-    s[i] = c->tail[(start + i) % SF_TAIL_MAX];
-  s[c->tail_len] = '\0';
-  /* NULs would cut the string short in every writer: show them as '?' */
-  for (size_t i = 0; i < c->tail_len; i++)
-    if (s[i] == '\0')
-      s[i] = '?';
-  return s;
-}
-
-void sf_capture_hex(const struct sf_capture *c, char out[17])
-{
-  snprintf(out, 17, "%016llx", (unsigned long long)c->hash);
-}
-
-int sf_capture_read(struct sf_capture *c, int fd)
-{
-  char buf[16384];
-  for (int rounds = 0; rounds < 64; rounds++) { /* bounded: a flood waits for the next poll */
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n > 0) {
-      sf_capture_feed(c, buf, (size_t)n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && errno == EAGAIN)
-      return 0;
-    return 1;
-  }
-  return 2;
-}
-
-static bool sf_status_on;
-
-void sf_status_shown(bool shown) { sf_status_on = shown; }
-
-void sf_warn(const char *fmt, ...)
-{
-  if (sf_status_on)
-    fputs("\r\033[K", stderr);
-  sf_status_on = false;
-  va_list ap;
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fflush(stderr);
 }

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proc.h"
+#include "msg.h"
 
 #define SF_REAP_MS 5000 /* at the end, how long to keep killing what is left */
 #define SF_KIDS_MAX 1024

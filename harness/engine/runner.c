@@ -15,10 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
+#include "clock.h"
+#include "fs.h"
 #include "launch.h"
 #include "proc.h"
 #include "reap.h"
 #include "report.h"
+#include "text.h"
 
 #define SF_MAX_JOBS 256
 #define SF_SAMPLE_MS 300      /* CPU sampling window for a server that stopped serving */
@@ -102,7 +106,7 @@ static void sf_set_state(struct sf_active *a, enum sf_state st, long long now)
 
 /* Spinning: since the last state change, the program wanted the CPU (ran or waited to run)
  * nearly all the time. */
-static void sf_judge_spin(struct sf_active *a, long long now)
+static void sf_measure_spin(struct sf_active *a, long long now)
 {
   long long wall = now - a->state_t, cpu = sf_proc_busy_ms(a->pid);
   if (wall < 200 || a->cpu_mark < 0) { /* too short a window: judge the whole run */
@@ -255,7 +259,7 @@ static void sf_start_check(struct sf_active *a, long long now)
 static void sf_timeout(struct sf_active *a, long long now)
 {
   a->res->timed_out = true;
-  sf_judge_spin(a, now);
+  sf_measure_spin(a, now);
   if (a->check_pid > 0 && !a->check_done)
     sf_kill_group(a->check_pid, SIGKILL);
   sf_kill_group(a->pid, SIGTERM);
@@ -345,7 +349,7 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
       r->check_status[r->checks++] = status;
       a->check_pid = -1;
       if (a->check_after_fault)
-        r->verdict = r->checks - 1;
+        r->avail_check = r->checks - 1;
       if (r->checks < SF_MAX_CHECKS &&
           (!a->check_after_fault || r->checks < (int)s->min_checks)) {
         sf_start_check(a, now);
@@ -362,7 +366,7 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
     break;
   case SF_S_SAMPLE:
     if (now - a->state_t >= SF_SAMPLE_MS) {
-      sf_judge_spin(a, now);
+      sf_measure_spin(a, now);
       kill(a->pid, SIGTERM);
       r->termed = true;
       sf_set_state(a, SF_S_TERM, now);
@@ -371,7 +375,7 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
   case SF_S_TERM:
     if (now - a->state_t >= s->term_grace_ms) {
       r->ignored_term = true;
-      sf_judge_spin(a, now);
+      sf_measure_spin(a, now);
       sf_kill_group(a->pid, SIGKILL);
       sf_set_state(a, SF_S_KILLED, now);
     }
@@ -469,7 +473,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
     np = &nproc;
   }
   for (size_t i = 0; i < n; i++)
-    memset(&res[i], 0, sizeof res[i]), res[i].sockets = -1, res[i].verdict = -1;
+    memset(&res[i], 0, sizeof res[i]), res[i].sockets = -1, res[i].avail_check = -1;
   size_t next = 0, done = 0;
   unsigned nactive = 0;
   int rc = 0;

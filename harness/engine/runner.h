@@ -45,7 +45,7 @@ struct sf_runres {
   int checks;              /* checks run to their end */
   int checks_started;      /* checks started (the last may have been cut short) */
   int check_status[SF_MAX_CHECKS]; /* shell status of each: 0 passed */
-  int verdict;             /* the check that judges availability: the first one started
+  int avail_check;            /* the check that judges availability: the first one started
                             * after every rule had fired; -1 if none */
   bool fired_before_checks;/* every rule had fired when the first check started */
   unsigned long long fired;/* rule bits that fired */

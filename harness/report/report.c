@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outcome.h"
 #include "sockfault/exit.h"
 #include "table.h"
+#include "text.h"
 
 static const struct {
   const char *name;
@@ -281,7 +281,7 @@ int sf_report_verdict(const struct sf_report *r, unsigned require, char *why, si
   return SOCKFAULT_EXIT_OK;
 }
 
-void sf_report_judge(struct sf_report *r)
+void sf_report_mark_findings(struct sf_report *r)
 {
   for (size_t i = 0; i < r->npoints; i++)
     r->points[i].finding = r->points[i].done && (r->fail_on & SF_CLASS_BIT(r->points[i].cls));
@@ -434,34 +434,6 @@ void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, ch
     (void)w;
     free(c);
   }
-}
-
-char *sf_subst(const char *s, int port, const char *tmp)
-{
-  char portstr[16];
-  snprintf(portstr, sizeof portstr, "%d", port);
-  size_t pl = strlen(portstr), tl = strlen(tmp), n = 0;
-  size_t cap = strlen(s) + 1;
-  for (const char *p = s; (p = strchr(p, '{')) != NULL; p++)
-    cap += pl + tl; /* generous: every brace could open a placeholder */
-  char *out = malloc(cap);
-  if (!out)
-    return NULL;
-  for (const char *p = s; *p;) {
-    if (strncmp(p, "{port}", 6) == 0) {
-      memcpy(out + n, portstr, pl);
-      n += pl;
-      p += 6;
-    } else if (strncmp(p, "{tmp}", 5) == 0) {
-      memcpy(out + n, tmp, tl);
-      n += tl;
-      p += 5;
-    } else {
-      out[n++] = *p++;
-    }
-  }
-  out[n] = '\0';
-  return out;
 }
 
 int sf_report_save(const struct sf_report *r, const char *path,

@@ -139,7 +139,7 @@ size_t sf_report_findings(const struct sf_report *r);
  * OK and FINDINGS). */
 int sf_report_verdict(const struct sf_report *r, unsigned require, char *why, size_t len);
 /* Recompute each point's finding flag from the report's fail_on. */
-void sf_report_judge(struct sf_report *r);
+void sf_report_mark_findings(struct sf_report *r);
 
 /* The call x errno matrix of the single-fault points: the calls explored in table order,
  * the errnos explored in the order the table lists them for these calls. */
@@ -152,13 +152,15 @@ void sf_report_matrix(const struct sf_report *r, struct sf_matrix *m);
 /* The worst class over the single-fault points of (call, err); -1 none, -2 none run. */
 int sf_report_cell(const struct sf_report *r, int call, int err);
 
-/* "17" or "17.2". */
 /* How the baseline ended, for people: "exit 0 in 89 ms, 0 socket(s) open at exit". */
 void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len);
+/* "17" or "17.2". */
 void sf_point_id(const struct sf_point *p, char *buf, size_t len);
 /* Parse "17" / "17.2"; 0 or -1. */
 int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);
-/* The shim rules of the point: "accept:error=EMFILE:when=2[;...]". */
+/* The shim rules of the point: "accept:error=EMFILE:when=2[;...]", into a buffer of
+ * SF_POINT_RULES_MAX bytes (enough for any point's faults). */
+#define SF_POINT_RULES_MAX 600
 void sf_point_rules(const struct sf_point *p, char *buf, size_t len);
 void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len);
 /* A shell command line reproducing the point with `sockfault run`, ports filled in, into a
@@ -166,8 +168,6 @@ void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len);
 #define SF_REPRO_MAX 16384
 void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, char *buf,
                          size_t len);
-/* s with {port} and {tmp} replaced; malloc'd (NULL when out of memory). */
-char *sf_subst(const char *s, int port, const char *tmp);
 
 /* Writers (report_text.c, report_json.c, report_junit.c, report_html.c). 0, or -1 on a
  * write error. */

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "json.h"
-#include "outcome.h"
 #include "report.h"
 #include "table.h"
+#include "text.h"
 
 #ifndef SOCKFAULT_VERSION
 #define SOCKFAULT_VERSION "unknown"
@@ -224,7 +224,7 @@ static void sf_html_findings(const struct sf_report *r, FILE *f, char *repro)
     const struct sf_point *p = &r->points[i];
     if (!p->done || !p->finding)
       continue;
-    char id[32], rules[600];
+    char id[32], rules[SF_POINT_RULES_MAX];
     sf_point_id(p, id, sizeof id);
     sf_point_rules(p, rules, sizeof rules);
     sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
@@ -390,7 +390,7 @@ static void sf_html_grid(const struct sf_report *r, const struct sf_matrix *m, F
 static void sf_html_run(const struct sf_report *r, const struct sf_point *p, FILE *f,
                         char *repro)
 {
-  char id[32], rules[600], sig[32];
+  char id[32], rules[SF_POINT_RULES_MAX], sig[32];
   sf_point_id(p, id, sizeof id);
   sf_point_rules(p, rules, sizeof rules);
   fprintf(f, "<article class=\"run\" id=\"run-%s\"><h4>#%s ", id, id);

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "json.h"
-#include "outcome.h"
 #include "report.h"
 #include "rules.h"
 #include "table.h"
+#include "text.h"
 
 #ifndef SOCKFAULT_VERSION
 #define SOCKFAULT_VERSION "unknown"
@@ -32,7 +32,7 @@ static void sf_jint_or_null(FILE *f, long long v, bool present)
 static void sf_write_point(const struct sf_report *r, const struct sf_point *p, FILE *f,
                            char *repro, size_t rlen)
 {
-  char id[32], rules[600], sig[32];
+  char id[32], rules[SF_POINT_RULES_MAX], sig[32];
   sf_point_id(p, id, sizeof id);
   sf_point_rules(p, rules, sizeof rules);
   sf_point_reproducer(r, p, repro, rlen);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "json.h"
-#include "outcome.h"
 #include "report.h"
 #include "table.h"
 
@@ -53,7 +52,7 @@ int sf_report_write_junit(const struct sf_report *r, FILE *f)
   sf_xml(f, base);
   fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
           tests, failures, skipped, (double)total_ms / 1000.0);
-  char repro[SF_REPRO_MAX], rules[600], id[32];
+  char repro[SF_REPRO_MAX], rules[SF_POINT_RULES_MAX], id[32];
   for (size_t i = 0; i < r->npoints; i++) {
     const struct sf_point *p = &r->points[i];
     if (!p->done)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outcome.h"
 #include "report.h"
 #include "table.h"
 
@@ -77,7 +76,7 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
     const struct sf_point *p = &r->points[i];
     if (!p->done || !p->finding)
       continue;
-    char id[32], rules[600];
+    char id[32], rules[SF_POINT_RULES_MAX];
     sf_point_id(p, id, sizeof id);
     sf_point_rules(p, rules, sizeof rules);
     sf_point_reproducer(r, p, repro, SF_REPRO_MAX);

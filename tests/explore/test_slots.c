@@ -21,8 +21,10 @@
 
 #include "cgroup.h"
 #include "check.h"
+#include "fs.h"
 #include "proc.h"
 #include "reap.h"
+#include "msg.h"
 
 static void touch(const char *dir, const char *name, mode_t mode)
 {

@@ -1,0 +1,12 @@
+/* The monotonic clock (clock.h). */
+#define _GNU_SOURCE
+#include "clock.h"
+
+#include <time.h>
+
+long long sf_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpora (corpus/<target>/) and the dictionaries (fuzz/*.dict).
 
-    corpus/make_seeds.py [--help]
+    corpus/make_seeds.py [--check] [--help]
+
+--check writes nothing: it exits 1 naming every generated file that differs from what is
+committed (ctest runs it, so a table change without a re-run fails the suite).
 
 Seeds are small and meaningful: every command and rule form, the edge cases of the limits,
 a few fault schedules. The rule dictionary is generated from shim/calls.def and
@@ -16,10 +19,23 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+CHECK = "--check" in sys.argv[1:]
+STALE = []
+
+
 def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     if isinstance(data, str):
         data = data.encode()
+    if CHECK:
+        try:
+            with open(path, "rb") as f:
+                same = f.read() == data
+        except OSError:
+            same = False
+        if not same:
+            STALE.append(os.path.relpath(path, ROOT))
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
 
@@ -167,9 +183,9 @@ def fault_seeds(calls):
 
 
 def main():
-    if len(sys.argv) > 1:
+    if sys.argv[1:] not in ([], ["--check"]):
         print(__doc__.strip())
-        return 0
+        return 0 if sys.argv[1] in ("-h", "--help") else 2
     calls, names = table()
     for name, text in rule_seeds(calls).items():
         write(os.path.join(ROOT, "corpus/rules", name), text)
@@ -191,6 +207,9 @@ def main():
         write(os.path.join(ROOT, path), "\n".join(lines) + "\n")
     dict_file("fuzz/rules.dict", rules_dict(calls, names), "the rule language: calls, errnos, keys")
     dict_file("fuzz/request.dict", request_dict(), "the refserver protocol")
+    if STALE:
+        print("stale, re-run corpus/make_seeds.py and commit: " + " ".join(STALE), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sockfault/exit.h"
+#include "load.h"
 #include "sockfault/sockfault.h"
 #include "state.h"
 
@@ -62,45 +63,16 @@ static void sf_rules_die(const char *msg)
   sf_die(SOCKFAULT_EXIT_RULE, full);
 }
 
-static char sf_file_buf[64 * 1024];
+static char sf_file_buf[SF_RULES_FILE_MAX];
 
 static void sf_load_rules(struct sf_ruleset *rs)
 {
-  char err[512];
-  const char *env = getenv("SOCKFAULT");
+  char err[512], label[300];
   const char *file = getenv("SOCKFAULT_FILE");
-  if (env && sf_rules_parse(env, strlen(env), "SOCKFAULT", rs, err, sizeof err) != 0)
+  snprintf(label, sizeof label, "SOCKFAULT_FILE=%.280s", file ? file : "");
+  if (sf_rules_load(getenv("SOCKFAULT"), "SOCKFAULT", file, label, sf_file_buf,
+                    sizeof sf_file_buf, rs, err, sizeof err) != 0)
     sf_rules_die(err);
-  if (file) {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      snprintf(err, sizeof err, "SOCKFAULT_FILE=%s: %s", file, strerror(errno));
-      sf_rules_die(err);
-    }
-    size_t used = 0;
-    for (;;) {
-      long r = syscall(SYS_read, fd, sf_file_buf + used, sizeof sf_file_buf - used);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0) { /* a directory, say: an error, not an empty rule set */
-        snprintf(err, sizeof err, "SOCKFAULT_FILE=%s: %s", file, strerror(errno));
-        syscall(SYS_close, fd);
-        sf_rules_die(err);
-      }
-      if (r == 0)
-        break;
-      used += (size_t)r;
-      if (used == sizeof sf_file_buf) {
-        syscall(SYS_close, fd);
-        snprintf(err, sizeof err, "SOCKFAULT_FILE=%s: larger than %zu bytes", file,
-                 sizeof sf_file_buf - 1);
-        sf_rules_die(err);
-      }
-    }
-    syscall(SYS_close, fd);
-    if (sf_rules_parse(sf_file_buf, used, file, rs, err, sizeof err) != 0)
-      sf_rules_die(err);
-  }
 }
 
 static uint64_t sf_random_seed(void)
@@ -231,13 +203,14 @@ void sf_init(void)
   const char *level = getenv("SOCKFAULT_LOG_LEVEL");
   const char *log = getenv("SOCKFAULT_LOG");
   enum sf_log_level lv = SF_LOG_ALL;
-  if (level && strcmp(level, "faults") == 0)
-    lv = SF_LOG_FAULTS;
-  else if (level && strcmp(level, "all") != 0) {
+  const int all = level ? sf_log_level_parse(level) : 1;
+  if (all < 0) {
     char msg[200];
-    snprintf(msg, sizeof msg, "SOCKFAULT_LOG_LEVEL=%.100s: expected 'all' or 'faults'", level);
+    snprintf(msg, sizeof msg, "SOCKFAULT_LOG_LEVEL=%.100s: " SF_LOG_LEVEL_EXPECTED, level);
     sf_rules_die(msg);
   }
+  if (!all)
+    lv = SF_LOG_FAULTS;
   if (log && !log[0])
     sf_rules_die("SOCKFAULT_LOG is set but empty: give a file path, or unset it");
   if (log) {

@@ -18,6 +18,7 @@
 #include "launch.h"
 #include "msg.h"
 #include "options.h"
+#include "outputs.h"
 #include "session.h"
 #include "sockfault/exit.h"
 #include "table.h"
@@ -68,7 +69,7 @@ static volatile sig_atomic_t sf_stop_sig;
 static void sf_on_stop(int sig) { sf_stop_sig = sig; }
 
 struct sf_xopts {
-  const char *json, *junit, *html;
+  struct sf_outputs out;
   unsigned jobs, require_points;
   long long progress_ms;   /* off a terminal: a line every progress_ms, 0 none */
   bool jobs_given, quiet;
@@ -298,10 +299,10 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       bad = sf_parse_uint("--expect-status", optarg, 0, 255, &u);
       r->expect_status = (int)u;
       break;
-    case O_JSON: o->json = optarg; break;
-    case O_JUNIT: o->junit = optarg; break;
-    case O_HTML: o->html = optarg; break;
-    case 'q': o->quiet = true; break;
+    case O_JSON: o->out.path[sf_output_lookup("json")] = optarg; break;
+    case O_JUNIT: o->out.path[sf_output_lookup("junit")] = optarg; break;
+    case O_HTML: o->out.path[sf_output_lookup("html")] = optarg; break;
+    case 'q': o->out.quiet = true; break;
     case 'h':
       fputs(sf_explore_help, stdout);
       fputs("Classes (for --fail-on), from the least to the most severe:", stdout);
@@ -337,16 +338,8 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
            "port: running one at a time (--jobs 1)");
     o->jobs = 1;
   }
-  const char *outs[3] = {o->json, o->junit, o->html}, *names[3] = {"--json", "--junit", "--html"};
-  for (int i = 0; i < 3; i++)
-    for (int j = i + 1; j < 3; j++)
-      if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0) {
-        sf_opt_err("explore", "%s and %s both name '%s'", names[i], names[j], outs[i]);
-        return SOCKFAULT_EXIT_USAGE;
-      }
-  for (int i = 0; i < 3; i++)
-    if (outs[i] && sf_check_output("explore", names[i], outs[i]) != 0)
-      return SOCKFAULT_EXIT_USAGE;
+  if (sf_outputs_check("explore", &o->out) != 0)
+    return SOCKFAULT_EXIT_USAGE;
   return -1;
 }
 
@@ -407,32 +400,6 @@ static void sf_progress_end(struct sf_progress *pg)
   sf_status_shown(false);
 }
 
-static int sf_outputs(const struct sf_explore *x, const struct sf_xopts *o)
-{
-  char err[600];
-  int rc = 0;
-  if (o->json && sf_report_save(&x->rep, o->json, sf_report_write_json, err, sizeof err) != 0) {
-    sf_err("explore", "--json %s", err);
-    rc = -1;
-  }
-  if (o->junit &&
-      sf_report_save(&x->rep, o->junit, sf_report_write_junit, err, sizeof err) != 0) {
-    sf_err("explore", "--junit %s", err);
-    rc = -1;
-  }
-  if (o->html && sf_report_save(&x->rep, o->html, sf_report_write_html, err, sizeof err) != 0) {
-    sf_err("explore", "--html %s", err);
-    rc = -1;
-  }
-  if (!o->quiet && !(o->json && strcmp(o->json, "-") == 0) &&
-      !(o->junit && strcmp(o->junit, "-") == 0) && !(o->html && strcmp(o->html, "-") == 0) &&
-      (sf_report_write_text(&x->rep, stdout) != 0 || fflush(stdout) != 0 || ferror(stdout))) {
-    sf_err("explore", "stdout: %s", strerror(errno ? errno : EIO));
-    rc = -1;
-  }
-  return rc;
-}
-
 static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog_argv,
                            int nprog)
 {
@@ -465,7 +432,7 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
   if (status == 0) {
     char why[300];
     status = sf_report_verdict(r, o->require_points, why, sizeof why);
-    if (sf_outputs(x, o) != 0)
+    if (sf_outputs_write("explore", r, &o->out) != 0)
       status = SOCKFAULT_EXIT_INTERNAL;
     else if (why[0])
       sf_err("explore", "could not judge: %s (exit %d)", why, status);

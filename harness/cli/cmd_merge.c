@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "options.h"
+#include "outputs.h"
 #include "report.h"
 #include "sockfault/exit.h"
 
@@ -55,14 +56,6 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
   return NULL;
 }
 
-static int sf_point_cmp(const void *x, const void *y)
-{
-  const struct sf_point *a = x, *b = y;
-  if (a->index != b->index)
-    return a->index < b->index ? -1 : 1;
-  return a->sub < b->sub ? -1 : a->sub > b->sub;
-}
-
 int sf_cmd_merge(int argc, char **argv)
 {
   static const struct option opts[] = {{"json", required_argument, NULL, 'j'},
@@ -73,8 +66,8 @@ int sf_cmd_merge(int argc, char **argv)
                                        {"require-points", required_argument, NULL, 'R'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *json = NULL, *junit = NULL, *html = NULL;
-  int quiet = 0, partial = 0;
+  struct sf_outputs outs = {0};
+  int partial = 0;
   unsigned long require = 1;
   opterr = 0;
   optind = 1;
@@ -89,13 +82,13 @@ int sf_cmd_merge(int argc, char **argv)
       return SOCKFAULT_EXIT_USAGE;
     }
     if (c == 'j')
-      json = optarg;
+      outs.path[sf_output_lookup("json")] = optarg;
     else if (c == 'u')
-      junit = optarg;
+      outs.path[sf_output_lookup("junit")] = optarg;
     else if (c == 'H')
-      html = optarg;
+      outs.path[sf_output_lookup("html")] = optarg;
     else if (c == 'q')
-      quiet = 1;
+      outs.quiet = true;
     else if (c == 'P')
       partial = 1;
     else if (c == 'R') {
@@ -118,16 +111,8 @@ int sf_cmd_merge(int argc, char **argv)
     sf_opt_err("merge", "no reports given (sockfault merge A.json B.json ...)");
     return SOCKFAULT_EXIT_USAGE;
   }
-  const char *outs[3] = {json, junit, html}, *names[3] = {"--json", "--junit", "--html"};
-  for (int i = 0; i < 3; i++) {
-    for (int j = i + 1; j < 3; j++)
-      if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0 && strcmp(outs[i], "-") != 0) {
-        sf_opt_err("merge", "%s and %s both name '%s'", names[i], names[j], outs[i]);
-        return SOCKFAULT_EXIT_USAGE;
-      }
-    if (outs[i] && sf_check_output("merge", names[i], outs[i]) != 0)
-      return SOCKFAULT_EXIT_USAGE;
-  }
+  if (sf_outputs_check("merge", &outs) != 0)
+    return SOCKFAULT_EXIT_USAGE;
   int n = argc - optind;
   struct sf_report *in = calloc((size_t)n, sizeof *in);
   struct sf_report out;
@@ -177,7 +162,7 @@ int sf_cmd_merge(int argc, char **argv)
       in[i].points[k].detail = in[i].points[k].stderr_tail = NULL; /* moved */
     }
   }
-  qsort(out.points, out.npoints, sizeof *out.points, sf_point_cmp);
+  sf_report_sort(&out);
   for (size_t k = 1; k < out.npoints; k++)
     if (out.points[k].index == out.points[k - 1].index &&
         out.points[k].sub == out.points[k - 1].sub) {
@@ -204,21 +189,8 @@ int sf_cmd_merge(int argc, char **argv)
     status = SOCKFAULT_EXIT_REPORT;
   } else if (why[0])
     sf_err("merge", "could not judge: %s (exit %d)", why, status);
-  if (json && sf_report_save(&out, json, sf_report_write_json, err, sizeof err) != 0) {
-    sf_err("merge", "--json %s", err);
+  if (sf_outputs_write("merge", &out, &outs) != 0)
     status = SOCKFAULT_EXIT_INTERNAL;
-  }
-  if (junit && sf_report_save(&out, junit, sf_report_write_junit, err, sizeof err) != 0) {
-    sf_err("merge", "--junit %s", err);
-    status = SOCKFAULT_EXIT_INTERNAL;
-  }
-  if (html && sf_report_save(&out, html, sf_report_write_html, err, sizeof err) != 0) {
-    sf_err("merge", "--html %s", err);
-    status = SOCKFAULT_EXIT_INTERNAL;
-  }
-  if (!quiet && !(json && strcmp(json, "-") == 0) && !(junit && strcmp(junit, "-") == 0) &&
-      !(html && strcmp(html, "-") == 0))
-    sf_report_write_text(&out, stdout);
 out_shallow:
   /* out shares its header strings with in[0]: free only its points */
   for (size_t k = 0; k < out.npoints; k++) {

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "launch.h"
+#include "load.h"
 #include "options.h"
 #include "sockfault/exit.h"
 
@@ -82,8 +83,8 @@ int sf_cmd_run(int argc, char **argv)
       break;
     case 'l': log = optarg; break;
     case 'L':
-      if (strcmp(optarg, "all") != 0 && strcmp(optarg, "faults") != 0) {
-        sf_opt_err("run", "--log-level '%s': expected 'all' or 'faults'", optarg);
+      if (sf_log_level_parse(optarg) < 0) {
+        sf_opt_err("run", "--log-level '%s': " SF_LOG_LEVEL_EXPECTED, optarg);
         free(rules);
         return SOCKFAULT_EXIT_USAGE;
       }

@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "load.h"
 #include "rules.h"
 
 extern char **environ;
@@ -165,43 +167,20 @@ int sf_check_preloadable(const char *path, char *err, size_t errlen)
 int sf_validate_rules(const char *rules, const char *rules_file, char *err, size_t errlen)
 {
   static struct sf_ruleset rs;
+  static char buf[SF_RULES_FILE_MAX];
   memset(&rs, 0, sizeof rs);
   if (!rules)
     rules = getenv("SOCKFAULT");
   if (!rules_file)
     rules_file = getenv("SOCKFAULT_FILE");
-  if (rules && sf_rules_parse(rules, strlen(rules), "-e", &rs, err, errlen) != 0)
-    return -1;
-  if (rules_file) {
-    FILE *f = fopen(rules_file, "r");
-    if (!f) {
-      snprintf(err, errlen, "%s: %s", rules_file, strerror(errno));
-      return -1;
-    }
-    static char buf[64 * 1024];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    int too_big = n == sizeof buf;
-    int read_errno = ferror(f) ? errno : 0; /* a directory reads as EISDIR, not as empty */
-    fclose(f);
-    if (read_errno) {
-      snprintf(err, errlen, "%s: %s", rules_file, strerror(read_errno));
-      return -1;
-    }
-    if (too_big) {
-      snprintf(err, errlen, "%s: larger than %zu bytes", rules_file, sizeof buf - 1);
-      return -1;
-    }
-    if (sf_rules_parse(buf, n, rules_file, &rs, err, errlen) != 0)
-      return -1;
-  }
-  return 0;
+  return sf_rules_load(rules, "-e", rules_file, rules_file, buf, sizeof buf, &rs, err, errlen);
 }
 
 /* environ with LD_PRELOAD prepended and the SOCKFAULT_* settings replaced; what we
  * allocated is listed in owned[] for sf_free_env. */
 struct sf_env {
   char **env;
-  char *owned[8];
+  char *owned[16]; /* LD_PRELOAD, TMPDIR and the SOCKFAULT_* variables set */
   int nowned;
 };
 
@@ -214,13 +193,42 @@ static void sf_env_add(struct sf_env *e, size_t *k, const char *name, const char
   e->env[(*k)++] = s;
 }
 
+/* The shim's SOCKFAULT_* variables, named once in shim/envs.def. */
+enum sf_env_id {
+#define SF_ENV(name, doc) SF_E_##name,
+#include "envs.def"
+#undef SF_ENV
+  SF_NENVS
+};
+static const char *const sf_env_names[SF_NENVS] = {
+#define SF_ENV(name, doc) #name,
+#include "envs.def"
+#undef SF_ENV
+};
+
+_Static_assert(SF_NENVS + 2 <= 16, "struct sf_env's owned[] holds every variable we set");
+
+/* Whether the environment entry v ("NAME=value") sets name. */
+static bool sf_env_is(const char *v, const char *name)
+{
+  size_t l = strlen(name);
+  return strncmp(v, name, l) == 0 && v[l] == '=';
+}
+
 static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
 {
+  /* what this launch sets, replacing what the environment had */
+  const char *set[SF_NENVS] = {0};
+  set[SF_E_SOCKFAULT] = l->rules;
+  set[SF_E_SOCKFAULT_FILE] = l->rules_file;
+  set[SF_E_SOCKFAULT_LOG] = l->log;
+  set[SF_E_SOCKFAULT_LOG_LEVEL] = l->log_level;
+  set[SF_E_SOCKFAULT_INHERIT] = l->inherit < 0 ? NULL : l->inherit ? "1" : "0";
   size_t n = 0;
   while (environ[n])
     n++;
   e->nowned = 0;
-  e->env = calloc(n + 8, sizeof *e->env);
+  e->env = calloc(n + 16 + 1, sizeof *e->env);
   if (!e->env)
     return -1;
   size_t k = 0;
@@ -231,12 +239,10 @@ static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
       old_preload = v + 11;
       continue;
     }
-    if ((l->rules && strncmp(v, "SOCKFAULT=", 10) == 0) ||
-        (l->rules_file && strncmp(v, "SOCKFAULT_FILE=", 15) == 0) ||
-        (l->log && strncmp(v, "SOCKFAULT_LOG=", 14) == 0) ||
-        (l->log_level && strncmp(v, "SOCKFAULT_LOG_LEVEL=", 20) == 0) ||
-        (l->inherit >= 0 && strncmp(v, "SOCKFAULT_INHERIT=", 18) == 0) ||
-        (l->tmpdir && strncmp(v, "TMPDIR=", 7) == 0))
+    bool replaced = l->tmpdir && sf_env_is(v, "TMPDIR");
+    for (int id = 0; id < SF_NENVS && !replaced; id++)
+      replaced = set[id] && sf_env_is(v, sf_env_names[id]);
+    if (replaced)
       continue;
     e->env[k++] = (char *)v;
   }
@@ -246,16 +252,9 @@ static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
   else
     snprintf(preload, sizeof preload, "%s", l->shim);
   sf_env_add(e, &k, "LD_PRELOAD", preload);
-  if (l->rules)
-    sf_env_add(e, &k, "SOCKFAULT", l->rules);
-  if (l->rules_file)
-    sf_env_add(e, &k, "SOCKFAULT_FILE", l->rules_file);
-  if (l->log)
-    sf_env_add(e, &k, "SOCKFAULT_LOG", l->log);
-  if (l->log_level)
-    sf_env_add(e, &k, "SOCKFAULT_LOG_LEVEL", l->log_level);
-  if (l->inherit >= 0)
-    sf_env_add(e, &k, "SOCKFAULT_INHERIT", l->inherit ? "1" : "0");
+  for (int id = 0; id < SF_NENVS; id++)
+    if (set[id])
+      sf_env_add(e, &k, sf_env_names[id], set[id]);
   if (l->tmpdir)
     sf_env_add(e, &k, "TMPDIR", l->tmpdir);
   e->env[k] = NULL;

@@ -1,0 +1,65 @@
+/* Loading rules and the log level (load.h). */
+#define _GNU_SOURCE
+#include "load.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The whole file into buf; its length, or -1 with err set. */
+static long sf_read_whole(const char *path, const char *label, char *buf, size_t cap, char *err,
+                          size_t errlen)
+{
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: %s", label, strerror(errno));
+    return -1;
+  }
+  size_t used = 0;
+  for (;;) {
+    long r = syscall(SYS_read, fd, buf + used, cap - used);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) { /* a directory, say: an error, not an empty rule set */
+      snprintf(err, errlen, "%s: %s", label, strerror(errno));
+      syscall(SYS_close, fd);
+      return -1;
+    }
+    if (r == 0)
+      break;
+    used += (size_t)r;
+    if (used == cap) {
+      syscall(SYS_close, fd);
+      snprintf(err, errlen, "%s: larger than %zu bytes", label, cap - 1);
+      return -1;
+    }
+  }
+  syscall(SYS_close, fd);
+  return (long)used;
+}
+
+int sf_rules_load(const char *text, const char *text_origin, const char *path,
+                  const char *label, char *buf, size_t cap, struct sf_ruleset *rs, char *err,
+                  size_t errlen)
+{
+  if (text && sf_rules_parse(text, strlen(text), text_origin, rs, err, errlen) != 0)
+    return -1;
+  if (!path)
+    return 0;
+  long n = sf_read_whole(path, label, buf, cap, err, errlen);
+  if (n < 0)
+    return -1;
+  return sf_rules_parse(buf, (size_t)n, path, rs, err, errlen);
+}
+
+int sf_log_level_parse(const char *name)
+{
+  if (strcmp(name, "all") == 0)
+    return 1;
+  if (strcmp(name, "faults") == 0)
+    return 0;
+  return -1;
+}

@@ -1,0 +1,28 @@
+/* Loading rules and the log level from what the user gave — the text of SOCKFAULT or -e,
+ * the file of SOCKFAULT_FILE or -f, SOCKFAULT_LOG_LEVEL or --log-level — once, for the shim
+ * and the sockfault command alike: the same size cap, the same read errors, the same
+ * messages. Files are read whole with raw system calls (no stdio, no malloc): safe in the
+ * shim before main. */
+#ifndef SF_LOAD_H
+#define SF_LOAD_H
+
+#include <stddef.h>
+
+#include "rules.h"
+
+/* A rule file is at most this many bytes less one. */
+#define SF_RULES_FILE_MAX (64 * 1024)
+
+/* Parse text (NULL: none) and then the file at path (NULL: none) into rs. The file is read
+ * into buf (cap bytes, SF_RULES_FILE_MAX); messages name it as label ("SOCKFAULT_FILE=x"
+ * or the path) and the text as text_origin. 0, or -1 with the reason in err. */
+int sf_rules_load(const char *text, const char *text_origin, const char *path,
+                  const char *label, char *buf, size_t cap, struct sf_ruleset *rs, char *err,
+                  size_t errlen);
+
+/* The log level by name: 1 for "all", 0 for "faults", -1 for anything else (say then
+ * "NAME='x': " SF_LOG_LEVEL_EXPECTED). */
+int sf_log_level_parse(const char *name);
+#define SF_LOG_LEVEL_EXPECTED "expected 'all' or 'faults'"
+
+#endif

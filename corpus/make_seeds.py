@@ -69,6 +69,9 @@ def rule_seeds(calls):
                    "socket:error=EMFILE:family=unix:type=seqpacket;socket:error=EACCES:type=raw",
         "site": "recv:error=EINTR:site=libc.so.6+0x1234;send:error=EPIPE:site=/usr/bin/prog+0xABCDEF",
         "force": "recv:error=ENOSPC:force;close:error=EPIPE:when=2:force",
+        "for-forms": "accept4:error=EMFILE:when=2+:for=2s;socket:error=ENOBUFS:for=250ms;"
+                     "accept:error=ENFILE:for=1",
+        "err-for": "accept:error=EMFILE:for=0;accept:error=EMFILE:for=2m",
         "sets": "recv,send,read:error=EINTR;%net:error=any;%network:error=EBADF;all:error=any",
         "numeric-errno": "recv:error=104;send:error=32:when=1",
         "strace-prefix": "inject=recv:error=EINTR:when=2;fault=send:error=EPIPE",
@@ -102,7 +105,7 @@ def rule_seeds(calls):
 def rules_dict(calls, names):
     words = [c for c, _ in calls] + names
     words += ["error=", "when=", "prob=", "seed=", "family=", "type=", "port=", "fd=", "site=",
-              "force", "any", "all", "%net", "%network", "inject=", "fault=", "inet", "inet6",
+              "for=", "ms", "force", "any", "all", "%net", "%network", "inject=", "fault=", "inet", "inet6",
               "unix", "stream", "dgram", "seqpacket", "raw", "..", "+0x", "0x", ":", ";", "#",
               "\n", "%", "retval="]
     return words

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 
 #include "state.h"
 
@@ -96,6 +97,60 @@ static uint64_t sf_mix(uint64_t x)
   return x ^ (x >> 31);
 }
 
+static int64_t sf_mono_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall, async-signal-safe */
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void sf_slot_freed(void)
+{
+  if (sf_g.slot_rules)
+    atomic_fetch_add_explicit(&sf_g.free_slots, 1, memory_order_relaxed);
+}
+
+/* A full fd table has a free slot after a close: take it instead of failing. */
+static int sf_take_slot(void)
+{
+  long n = atomic_load_explicit(&sf_g.free_slots, memory_order_relaxed);
+  while (n > 0)
+    if (atomic_compare_exchange_weak_explicit(&sf_g.free_slots, &n, n - 1,
+                                              memory_order_relaxed, memory_order_relaxed))
+      return 1;
+  return 0;
+}
+
+#define SF_WIN_LOG_FIRST 32          /* a for= rule logs its first injections, */
+#define SF_WIN_LOG_EVERY 50000000    /* then one per 50 ms: a spinning program's log stays small */
+
+/* A for= rule: 1 if it may inject now (its window not over; the first injection opens it),
+ * 0 if the window is over or a freed slot lets this call through. */
+static int sf_window_open(const struct sf_rule *r, unsigned i, struct sf_ctx *c)
+{
+  const int64_t now = sf_mono_ns();
+  int64_t start = atomic_load_explicit(&sf_g.win_start[i], memory_order_relaxed);
+  if (start == 0) {
+    atomic_store_explicit(&sf_g.free_slots, 0, memory_order_relaxed); /* the table is full now */
+    if (!atomic_compare_exchange_strong(&sf_g.win_start[i], &start, now))
+      start = atomic_load_explicit(&sf_g.win_start[i], memory_order_relaxed);
+    else
+      start = now;
+  }
+  if (now - start >= (int64_t)r->for_ms * 1000000)
+    return 0;
+  if ((r->err == EMFILE || r->err == ENFILE) && sf_take_slot())
+    return 0;
+  uint64_t fired = atomic_load_explicit(&sf_g.fired[i], memory_order_relaxed);
+  int64_t last = atomic_load_explicit(&sf_g.win_logged[i], memory_order_relaxed);
+  c->quiet = fired >= SF_WIN_LOG_FIRST &&
+             (now - last < SF_WIN_LOG_EVERY ||
+              !atomic_compare_exchange_strong(&sf_g.win_logged[i], &last, now));
+  if (fired < SF_WIN_LOG_FIRST)
+    atomic_store_explicit(&sf_g.win_logged[i], now, memory_order_relaxed);
+  return 1;
+}
+
 int sf_decide(struct sf_ctx *c, int *rule)
 {
   int inject = 0;
@@ -111,6 +166,8 @@ int sf_decide(struct sf_ctx *c, int *rule)
       continue;
     uint64_t h = sf_mix(sf_g.seed[i] ^ sf_mix(n));
     if (r->prob < SF_PROB_ONE && (h >> 32) * SF_PROB_ONE >= (uint64_t)r->prob << 32)
+      continue;
+    if (r->has_for && !sf_window_open(r, i, c))
       continue;
     if (r->any) {
       const struct sf_call_info *ci = &sf_calls[c->call];

@@ -106,6 +106,14 @@ void sf_arm(void)
     slow |= SF_ALL_CALLS;
   if (track)
     slow |= creators;
+  /* An EMFILE/ENFILE window gives a slot back on every close, of any fd (decide.c). */
+  bool slots = false;
+  for (unsigned i = 0; i < sf_g.rules.n; i++)
+    slots |= sf_g.rules.rule[i].has_for &&
+             (sf_g.rules.rule[i].err == EMFILE || sf_g.rules.rule[i].err == ENFILE);
+  sf_g.slot_rules = slots;
+  if (slots)
+    slow |= sf_calls_of_kind(SF_K_CLOSEFD);
   const bool was = atomic_exchange_explicit(&sf_g.track_fds, track, memory_order_relaxed);
   atomic_store_explicit(&sf_g.fast, SF_ALL_CALLS & ~slow, memory_order_release);
   /* Closes made while the table was not kept went unseen: start it afresh, once closes are
@@ -121,8 +129,11 @@ static void sf_seed_rules(void)
     sf_g.seed[i] = sf_g.rules.rule[i].has_seed ? sf_g.rules.rule[i].seed : base + i;
     atomic_store_explicit(&sf_g.count[i], 0, memory_order_relaxed);
     atomic_store_explicit(&sf_g.fired[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&sf_g.win_start[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&sf_g.win_logged[i], 0, memory_order_relaxed);
   }
   atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
+  atomic_store_explicit(&sf_g.free_slots, 0, memory_order_relaxed);
 }
 
 static void sf_after_fork_child(void)
@@ -275,6 +286,7 @@ __attribute__((visibility("default"))) void sockfault_reset(void)
   for (unsigned i = 0; i < SF_MAX_RULES; i++) {
     atomic_store_explicit(&sf_g.count[i], 0, memory_order_relaxed);
     atomic_store_explicit(&sf_g.fired[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&sf_g.win_start[i], 0, memory_order_relaxed);
   }
   atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
 }

@@ -170,6 +170,10 @@ void sf_log_call(const struct sf_record *rec)
   if (rec->rule >= 0) {
     sf_b_key(&o, "rule");
     sf_b_int(&o, rec->rule);
+    if (sf_g.rules.rule[rec->rule].has_for) { /* its records are thinned out: the count */
+      sf_b_key(&o, "fired");
+      sf_b_int(&o, (long long)atomic_load_explicit(&sf_g.fired[rec->rule], memory_order_relaxed));
+    }
   }
   char site[160];
   const char *sym = NULL;

@@ -292,8 +292,27 @@ static int sf_parse_site(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
   return 0;
 }
 
-static const char *const sf_keys[] = {"error", "when", "prob", "seed", "family",
-                                      "type",  "port", "fd",   "site", "force"};
+/* for=DURATION: 2s, 1500ms, or a bare number of seconds; from 1 ms to a day. */
+static int sf_parse_for(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
+{
+  uint64_t n, unit = 1000;
+  struct sf_str num = v;
+  if (num.n > 2 && memcmp(num.p + num.n - 2, "ms", 2) == 0) {
+    num.n -= 2;
+    unit = 1;
+  } else if (num.n > 1 && num.p[num.n - 1] == 's') {
+    num.n -= 1;
+  }
+  if (sf_parse_u64(num, &n, 0) != 0 || n == 0 || n > 86400000 / unit)
+    return sf_fail(pe, "for=%.*s is not a duration from 1ms to 86400s (e.g. for=2s, "
+                   "for=500ms)", (int)v.n, v.p);
+  r->for_ms = n * unit;
+  r->has_for = true;
+  return 0;
+}
+
+static const char *const sf_keys[] = {"error", "when", "prob", "seed",  "family", "type",
+                                      "port",  "fd",   "site", "force", "for"};
 enum { SF_NKEYS = sizeof sf_keys / sizeof sf_keys[0] };
 
 static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rule *r,
@@ -313,8 +332,8 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
     const char *near = sf_closest(key.p, key.n, sf_keys, SF_NKEYS);
     if (near)
       return sf_fail(pe, "unknown key '%.*s' (did you mean '%s'?)", (int)key.n, key.p, near);
-    return sf_fail(pe, "unknown key '%.*s' (keys: error when prob seed family type port fd "
-                   "site force)", (int)key.n, key.p);
+    return sf_fail(pe, "unknown key '%.*s' (keys: error when prob seed for family type port "
+                   "fd site force)", (int)key.n, key.p);
   }
   if (*seen & (1u << k))
     return sf_fail(pe, "'%s' given twice", sf_keys[k]);
@@ -367,6 +386,7 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
     r->filters |= SF_F_FD;
     return sf_parse_int_in(pe, "fd", val, INT_MAX, &r->fd);
   case 8: return sf_parse_site(pe, val, r);
+  case 10: return sf_parse_for(pe, val, r);
   }
   return -1;
 }
@@ -549,6 +569,11 @@ static void sf_format_into(struct sf_out *o, const struct sf_rule *r)
   if (r->has_seed) {
     sf_puts(o, ":seed=");
     sf_putu(o, r->seed);
+  }
+  if (r->has_for) {
+    sf_puts(o, ":for=");
+    sf_putu(o, r->for_ms % 1000 ? r->for_ms : r->for_ms / 1000);
+    sf_puts(o, r->for_ms % 1000 ? "ms" : "s");
   }
   if (r->filters & SF_F_FAMILY) {
     sf_puts(o, ":family=");

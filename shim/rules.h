@@ -1,6 +1,6 @@
 /*
  * The fault-rule language, strace-compatible:
- *   SET:error=ERRNO[:when=EXPR][:prob=P][:seed=N][:FILTER=VALUE…][:force]
+ *   SET:error=ERRNO[:when=EXPR][:prob=P][:seed=N][:for=DURATION][:FILTER=VALUE…][:force]
  * Pure: text in, rules or an error message out. No allocation, no I/O, so the shim can
  * parse before main and the fuzzer can hammer it.
  */
@@ -29,10 +29,11 @@ struct sf_rule {
   int err;                    /* errno to inject; 0 with any */
   bool any;                   /* error=any: draw from the call's documented list */
   bool force;                 /* allow an errno the call does not document */
-  bool has_when, has_prob, has_seed;
+  bool has_when, has_prob, has_seed, has_for;
   uint64_t first, last, step; /* when=first..last+step (last SF_WHEN_INF: open) */
   uint32_t prob;              /* in billionths; SF_PROB_ONE when absent */
   uint64_t seed;
+  uint64_t for_ms;            /* for=: the rule injects only this long after it first did */
   unsigned filters;           /* enum sf_filter bits */
   int family;                 /* AF_* */
   int type;                   /* SOCK_* */

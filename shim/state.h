@@ -47,6 +47,13 @@ struct sf_state {
   uint64_t seed[SF_MAX_RULES];           /* the seed each rule draws with */
   _Atomic uint64_t seen[SF_NCALLS];      /* occurrences of each call (for the log) */
   _Atomic uint64_t injected;             /* failures injected, all rules */
+  /* for= rules: when each first injected (CLOCK_MONOTONIC ns, 0 not yet) and when one of
+   * its injections was last logged; slots a close freed while an EMFILE/ENFILE window is
+   * open (decide.c) */
+  _Atomic int64_t win_start[SF_MAX_RULES];
+  _Atomic int64_t win_logged[SF_MAX_RULES];
+  _Atomic long free_slots;
+  bool slot_rules;                       /* some for= rule injects EMFILE or ENFILE */
   int log_fd;
   enum sf_log_level log_level;
   dev_t log_dev;
@@ -80,12 +87,16 @@ struct sf_ctx {
   bool have_kind, have_ports;
   const void *site;           /* return address in the caller */
   const int *sv;              /* socketpair's fds */
+  bool quiet;                 /* an injection of a for= rule the log skips (decide.c) */
 };
 
 /* decide.c: an errno to inject (> 0) or 0; *rule says which rule fired (-1: none). */
 int sf_decide(struct sf_ctx *c, int *rule) SF_HIDDEN;
 void sf_ctx_kind(struct sf_ctx *c) SF_HIDDEN;
 void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
+/* A descriptor was closed: while an EMFILE/ENFILE for= window is open, the next matching
+ * call gets the freed slot (decide.c). */
+void sf_slot_freed(void) SF_HIDDEN;
 
 /* fdtab.c: is this fd a socket (1) or not (0), and which kind; what the shim saw happen. */
 int sf_fd_is_socket(int fd) SF_HIDDEN;

@@ -63,7 +63,8 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
   }
   if (sf_calls[c->call].kind & SF_K_CLOSEFD)
     sf_fd_forget(c->fd); /* Linux releases the fd even when close reports an error */
-  if (sf_g.log_level == SF_LOG_ALL || (sf_g.log_level == SF_LOG_FAULTS && rule >= 0)) {
+  if ((sf_g.log_level == SF_LOG_ALL || (sf_g.log_level == SF_LOG_FAULTS && rule >= 0)) &&
+      !(rule >= 0 && c->quiet)) {
     if (sf_g.log_level == SF_LOG_FAULTS) {
       sf_ctx_kind(c);
       sf_ctx_ports(c);
@@ -126,18 +127,22 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
       ret r_ = real_ args;                                                                 \
       int saved_ = errno;                                                                  \
       sf_fd_forget(c.fd);                                                                  \
+      if (r_ == 0 && sf_depth == 0)                                                        \
+        sf_slot_freed();                                                                   \
       errno = saved_;                                                                      \
       return r_;                                                                           \
     }                                                                                      \
     if (inject_ > 0) {                                                                     \
-      if ((kind) & SF_K_CLOSEFD)                                                       \
-        (void)real_ args;                                                                  \
+      if ((kind) & SF_K_CLOSEFD && real_ args == 0)                                    \
+        sf_slot_freed();                                                                   \
       sf_leave(&c, (long)(fail), inject_, rule_, n_);                                \
       errno = inject_;                                                                     \
       return (ret)(fail);                                                                  \
     }                                                                                      \
     ret r_ = real_ args;                                                                   \
     int saved_ = errno;                                                                    \
+    if ((kind) & SF_K_CLOSEFD && r_ == 0)                                                  \
+      sf_slot_freed();                                                                     \
     sf_leave(&c, (long)r_, saved_, -1, n_);                                \
     errno = saved_;                                                                        \
     return r_;                                                                             \

@@ -99,6 +99,15 @@ int main(void)
   CHECK_EQ(rs.rule[0].prob, SF_PROB_ONE);
   CHECK_EQ(parse(""), 0);
   CHECK_EQ(rs.n, 0);
+  /* for=: a fault that lasts, then is lifted */
+  CHECK_EQ(parse("accept4:error=EMFILE:when=2+:for=3s"), 0);
+  CHECK(rs.rule[0].has_for && rs.rule[0].for_ms == 3000);
+  CHECK_EQ(parse("accept4:error=EMFILE:for=250ms"), 0);
+  CHECK_EQ(rs.rule[0].for_ms, 250);
+  CHECK_EQ(parse("accept4:error=EMFILE:for=2"), 0);
+  CHECK_EQ(rs.rule[0].for_ms, 2000);
+  CHECK_EQ(parse("accept4:error=EMFILE:force"), 0);
+  CHECK(!rs.rule[0].has_for && rs.rule[0].force);
 
   /* malformed: the message names the rule and the bad token */
   bad("acept:error=EMFILE", "'acept' (did you mean 'accept'?)");
@@ -115,6 +124,12 @@ int main(void)
   bad("accept:error=EMFILE:prob=-1", "prob=-1");
   bad("accept:error=EMFILE:prob=0.1234567891", "finer");
   bad("accept:error=EMFILE:seed=abc", "seed=abc");
+  bad("accept:error=EMFILE:for=0", "for=0 is not a duration");
+  bad("accept:error=EMFILE:for=2m", "for=2m is not a duration");
+  bad("accept:error=EMFILE:for=ms", "for=ms is not a duration");
+  bad("accept:error=EMFILE:for=86401s", "for=86401s");
+  bad("accept:error=EMFILE:for=1s:for=2s", "'for' given twice");
+  bad("accept:error=EMFILE:for", "'for' needs a value");
   bad("accept:error=EMFILE:port=70000", "port=70000");
   bad("accept:error=EMFILE:family=ipx", "family=ipx");
   bad("accept:error=EMFILE:type=bogus", "type=bogus");
@@ -156,6 +171,7 @@ int main(void)
   roundtrip("recv:error=EINTR:prob=0.5:family=unix:type=dgram:port=0:fd=2147483647");
   roundtrip("socket:error=EBADF:force:site=a.out+0xdeadbeef");
   roundtrip("%net:error=ECONNRESET:force;read,write:error=EIO");
+  roundtrip("accept4:error=EMFILE:when=3+:for=2s;socket:error=ENOBUFS:for=1500ms:force");
   /* found by fuzz_rules: a one-occurrence range with a step printed as when=N */
   roundtrip("send:error=EPIPE:when=1..1+2");
   CHECK_EQ(parse("send:error=EPIPE:when=4..4+9"), 0);

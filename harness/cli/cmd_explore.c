@@ -38,6 +38,12 @@ static const char sf_explore_help[] =
     "                       EMFILE,ENOBUFS,EACCES,EPERM (default: every documented errno)\n"
     "  --max-per-call N     occurrences (or sites) per call, default 8\n"
     "  --by-site            one point per call site instead of per occurrence\n"
+    "  --kinds LIST         point kinds (default all): once (one call fails), burst (the\n"
+    "                       same errno at k and k+1, and k..k+2 when worth retrying, on a\n"
+    "                       server's serving-phase calls), sustained (EMFILE/ENFILE/ENOBUFS/\n"
+    "                       ENOMEM on the calls that allocate, from k on for --window, then\n"
+    "                       lifted)\n"
+    "  --window SECS        how long a sustained fault lasts, default 2\n"
     "  --depth 1|2          2: also pairs, a second fault on a later call (default 1)\n"
     "  --budget N           at most N pair runs with --depth 2 (default 256)\n"
     "  --timeout SECS       per run, default 10 (a run past it is a hang)\n"
@@ -51,7 +57,8 @@ static const char sf_explore_help[] =
     "  --progress SECS      off a terminal, a progress line on stderr every SECS (default 5;\n"
     "                       0: none); on a terminal one line redrawn in place\n"
     "  --fail-on LIST       classes that are findings (default\n"
-    "                       crash,sanitizer,hang,silent,stopped-serving; 'all', 'none')\n"
+    "                       crash,sanitizer,hang,spin,no-recovery,silent,stopped-serving;\n"
+    "                       'all', 'none')\n"
     "  --expect-status N    PROG's normal exit status when not a server (default 0)\n"
     "  --json FILE          the report as JSON ('-' for stdout; schema in docs/explore.md)\n"
     "  --junit FILE         the report as JUnit XML, one testcase per point\n"
@@ -225,7 +232,8 @@ static bool sf_args_have_port(char **args, int n)
 static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xopts *o)
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
-         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS };
+         O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS,
+         O_KINDS, O_WINDOW };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
@@ -238,6 +246,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"html", required_argument, NULL, O_HTML},
       {"require-points", required_argument, NULL, O_REQUIRE},
       {"progress", required_argument, NULL, O_PROGRESS},
+      {"kinds", required_argument, NULL, O_KINDS},   {"window", required_argument, NULL, O_WINDOW},
       {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct sf_report *r = &x->rep;
@@ -299,6 +308,13 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       bad = sf_parse_uint("--expect-status", optarg, 0, 255, &u);
       r->expect_status = (int)u;
       break;
+    case O_KINDS:
+      if (sf_kinds_parse(optarg, &r->kinds, err, sizeof err) != 0) {
+        sf_opt_err("explore", "--kinds '%s': %s", optarg, err);
+        bad = -1;
+      }
+      break;
+    case O_WINDOW: bad = sf_parse_seconds("explore", "--window", optarg, &r->window_ms); break;
     case O_JSON: o->out.path[sf_output_lookup("json")] = optarg; break;
     case O_JUNIT: o->out.path[sf_output_lookup("junit")] = optarg; break;
     case O_HTML: o->out.path[sf_output_lookup("html")] = optarg; break;

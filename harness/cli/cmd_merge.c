@@ -47,6 +47,7 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
   if (!sf_same_str(a->calls, b->calls) || !sf_same_str(a->errnos, b->errnos) ||
       a->max_per_call != b->max_per_call || a->by_site != b->by_site || a->depth != b->depth ||
       a->budget != b->budget || a->timeout_ms != b->timeout_ms ||
+      a->window_ms != b->window_ms || a->kinds != b->kinds ||
       a->expect_status != b->expect_status || a->fail_on != b->fail_on)
     return "different explore options";
   if (a->shard_n != b->shard_n)

@@ -50,6 +50,8 @@ static int sf_replay_run(struct sf_report *r, struct sf_point *p, long long time
   struct sf_runspec spec = s.proto;
   spec.rules = rules;
   spec.nrules = p->nfaults;
+  spec.window_ms = p->fault[0].window_ms;
+  spec.burst = sf_fault_burst(&p->fault[0]);
   spec.echo = true;
   struct sf_runres res;
   int rc = sf_pool_run(&s.pool, &spec, &res, 1);

@@ -60,6 +60,8 @@ static int sf_run_points(struct sf_explore *x, struct sf_session *s, struct sf_b
     specs[i] = s->proto;
     specs[i].rules = rules[i];
     specs[i].nrules = x->rep.points[from + i].nfaults;
+    specs[i].window_ms = x->rep.points[from + i].fault[0].window_ms;
+    specs[i].burst = sf_fault_burst(&x->rep.points[from + i].fault[0]);
   }
   b->from = from;
   b->total = n;

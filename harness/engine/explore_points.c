@@ -2,6 +2,7 @@
  * occurrence (or call site), per errno; and for --depth 2, pairs whose second fault hits a
  * call the first fault's run went on to make — the retry or cleanup path failing too. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +76,81 @@ static size_t sf_sites(const struct sf_logcall *calls, size_t n, int call, const
   return m;
 }
 
+/* The errnos of running out of a resource: a table, a buffer, memory. Such a shortage lasts. */
+static bool sf_lasting_errno(int e)
+{
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+/* The errnos a program may sensibly retry on: its retry loop is what k..k+2 tests. */
+static bool sf_retry_errno(int e)
+{
+  return sf_lasting_errno(e) || e == EINTR || e == EAGAIN || e == ECONNABORTED;
+}
+
+/* Burst and sustained points. A server's serving phase starts after its first successful
+ * listen: each call kind made there gets, at its first occurrence k there, each errno at k and
+ * k+1, and the errnos worth retrying at k..k+2 too (burst); each call that allocates an fd,
+ * each shortage errno from k on for --window (sustained). A program that is not a server has
+ * no serving phase: only the sustained points, from the first occurrence of each allocating
+ * call. */
+static long sf_points_lasting(struct sf_explore *x, const struct sf_logcall *calls,
+                              size_t ncalls, unsigned *index)
+{
+  const struct sf_report *r = &x->rep;
+  const bool burst = (r->kinds & SF_KIND_BIT(SF_KIND_BURST)) && r->check;
+  const bool lasting = (r->kinds & SF_KIND_BIT(SF_KIND_SUSTAINED)) != 0;
+  if (!burst && !lasting)
+    return 0;
+  size_t from = 0;
+  if (r->check) {
+    while (from < ncalls && !(calls[from].call == SF_ID_listen && calls[from].ret == 0))
+      from++;
+    from++;
+  }
+  long added = 0;
+  int errs[SF_MAX_ERRNO_SEL];
+  for (int call = 0; call < SF_NCALLS; call++) {
+    if (!(x->calls_mask & SF_CALL_BIT(call)))
+      continue;
+    size_t j = from;
+    while (j < ncalls && calls[j].call != call)
+      j++;
+    if (j >= ncalls)
+      continue;
+    unsigned ne = sf_explore_errnos(x, call, errs, SF_MAX_ERRNO_SEL);
+    struct sf_fault f = {.call = call, .when = calls[j].n};
+    for (unsigned e = 0; burst && e < ne; e++)
+      for (unsigned len = 2; len <= (sf_retry_errno(errs[e]) ? 3u : 2u); len++) {
+        f.err = errs[e];
+        f.until = f.when + len - 1;
+        int rc = sf_add_single(x, index, &f);
+        if (rc < 0)
+          return -1;
+        added += rc;
+      }
+    f.until = 0;
+    f.window_ms = r->window_ms;
+    for (unsigned e = 0; lasting && (sf_calls[call].kind & SF_K_NEWFD) && e < ne; e++) {
+      if (!sf_lasting_errno(errs[e]))
+        continue;
+      f.err = errs[e];
+      int rc = sf_add_single(x, index, &f);
+      if (rc < 0)
+        return -1;
+      added += rc;
+    }
+  }
+  return added;
+}
+
 long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, size_t ncalls)
 {
   unsigned index = 0;
   long added = 0;
   int errs[SF_MAX_ERRNO_SEL];
-  for (int call = 0; call < SF_NCALLS; call++) {
+  const bool once = (x->rep.kinds & SF_KIND_BIT(SF_KIND_ONCE)) != 0;
+  for (int call = 0; call < SF_NCALLS && once; call++) {
     if (!(x->calls_mask & SF_CALL_BIT(call)))
       continue;
     unsigned long long maxn = 0;
@@ -118,8 +188,11 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
         added += rc;
       }
   }
+  long more = sf_points_lasting(x, calls, ncalls, &index);
+  if (more < 0)
+    return -1;
   x->rep.total_points = index;
-  return added;
+  return added + more;
 }
 
 struct sf_cand {
@@ -141,7 +214,7 @@ static int sf_cand_cmp(const void *a, const void *b)
 /* A single point whose program went on after the fault, so a second fault means something. */
 static int sf_can_grow(const struct sf_point *p)
 {
-  return p->done && p->fired && p->nfaults == 1 &&
+  return p->done && p->fired && sf_point_kind(p) == SF_KIND_ONCE &&
          (p->cls == SF_C_OK || p->cls == SF_C_ERROR_EXIT || p->cls == SF_C_FD_LEAK);
 }
 

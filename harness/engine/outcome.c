@@ -75,6 +75,17 @@ static bool sf_served(const struct sf_runres *res)
   return false;
 }
 
+/* A sustained fault spins when, while it lasted, the program used more than half a core or
+ * retried the failing call faster than any back-off would (a 1 ms sleep allows 1000/s). */
+#define SF_SPIN_CPU_PERCENT 50
+#define SF_SPIN_RATE 1000
+
+static bool sf_spun(const struct sf_runres *res)
+{
+  return res->lifted &&
+         (res->window_cpu > SF_SPIN_CPU_PERCENT || res->window_rate > SF_SPIN_RATE);
+}
+
 void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
               struct sf_point *p)
 {
@@ -89,6 +100,11 @@ void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrul
   p->cpu_ms = res->cpu_ms;
   p->spinning = res->spinning;
   p->sockets = res->sockets;
+  p->window_cpu = res->window_cpu;
+  p->window_rate = res->window_rate;
+  p->recover_ms = res->recover_ms;
+  const bool lasting = sf_point_kind(p) == SF_KIND_SUSTAINED;
+  const long long win = p->fault[0].window_ms;
   p->exit_status = -1;
   p->signal = 0;
   free(p->stderr_tail);
@@ -129,6 +145,15 @@ void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrul
   else if (res->ignored_term)
     sf_set(p, SF_C_HANG, "did not exit after SIGTERM, %s (%d%% busy): killed", spin,
            res->cpu_percent);
+  else if (lasting && sf_spun(res))
+    sf_set(p, SF_C_SPIN, "while the fault lasted (%lld ms): %d%% of a core, %lld failed "
+           "calls/s%s", win, res->window_cpu, res->window_rate,
+           !server ? "" : res->recovered ? "; served again after it was lifted"
+                                         : "; did not serve again after it was lifted");
+  else if (lasting && server && res->lifted && !res->recovered && !res->exited_early)
+    sf_set(p, SF_C_NO_RECOVERY, "did not serve again within %lld ms after the fault was lifted "
+           "(while it lasted, %lld ms: %d%% of a core, %lld failed calls/s)", r->timeout_ms,
+           win, res->window_cpu, res->window_rate);
   else if (server && !res->ready)
     sf_set(p, SF_C_ERROR_EXIT, "%s, before listening", words);
   else if (server && res->exited_early && !sf_served(res) &&
@@ -136,11 +161,12 @@ void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrul
     sf_set(p, SF_C_ERROR_EXIT, "%s, after listening but before serving", words);
   else if (server && res->exited_early)
     sf_set(p, SF_C_STOPPED_SERVING, "%s after the fault, while serving", words);
-  else if (server && res->avail_check >= 0 && res->check_status[res->avail_check] != 0 &&
-           res->spinning)
+  else if (server && !lasting && res->avail_check >= 0 &&
+           res->check_status[res->avail_check] != 0 && res->spinning)
     sf_set(p, SF_C_HANG, "stopped serving and spinning (%d%% busy): the check after the "
            "fault failed with status %d", res->cpu_percent, res->check_status[res->avail_check]);
-  else if (server && res->avail_check >= 0 && res->check_status[res->avail_check] != 0)
+  else if (server && !lasting && res->avail_check >= 0 &&
+           res->check_status[res->avail_check] != 0)
     sf_set(p, SF_C_STOPPED_SERVING, "alive, but the check after the fault failed (status %d; "
            "%d%% busy)", res->check_status[res->avail_check], res->cpu_percent);
   else if (server && (p->signal != b->signal || (!p->signal && p->exit_status != b->exit_status)))
@@ -154,6 +180,10 @@ void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrul
   else if (p->sockets >= 0 && b->sockets >= 0 && p->sockets > b->sockets)
     sf_set(p, SF_C_FD_LEAK, "%d socket(s) open at exit, %d in the baseline", p->sockets,
            b->sockets);
+  else if (server && lasting && res->recovered)
+    sf_set(p, SF_C_OK, "served again %lld ms after the fault was lifted (while it lasted: %d%% "
+           "of a core, %lld failed calls/s); %s after SIGTERM", res->recover_ms,
+           res->window_cpu, res->window_rate, words);
   else if (server)
     sf_set(p, SF_C_OK, "still served after the fault; %s after SIGTERM", words);
   else

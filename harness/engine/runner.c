@@ -35,6 +35,7 @@ enum sf_state {
   SF_S_WAIT_READY, /* server: waiting for a listen in the log */
   SF_S_CHECK,      /* server: a check is running */
   SF_S_SAMPLE,     /* server: the check failed, measuring whether it spins */
+  SF_S_PAUSE,      /* server under a sustained fault: between two checks */
   SF_S_TERM,       /* server: SIGTERM sent, waiting for the exit */
   SF_S_KILLING,    /* timed out: SIGTERM to the group sent, SIGKILL next */
   SF_S_KILLED,     /* SIGKILL sent: waiting to reap */
@@ -67,7 +68,11 @@ struct sf_active {
   int wstatus, check_wstatus;
   struct rusage ru;
   bool check_after_fault; /* the running check started after every rule had fired */
+  bool check_after_lift;  /* ... after a sustained fault was lifted */
+  long long win_t, lift_t, win_busy; /* a sustained fault: seen firing, lifted; busy ms then */
 };
+
+#define SF_RECHECK_MS 100     /* a sustained fault: the pause between two checks */
 
 static int sf_chld_pipe[2] = {-1, -1};
 
@@ -139,7 +144,7 @@ static void sf_slot_after(struct sf_slot *sl, bool clean)
 }
 
 static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active *act,
-                    const struct rlimit *nproc, struct sf_reaper *rp)
+                    unsigned nact, const struct rlimit *nproc, struct sf_reaper *rp)
 {
   const struct sf_runspec *s = a->spec;
   struct sf_runres *r = a->res;
@@ -164,7 +169,7 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   if (sf_needs_port(s)) {
     for (int tries = 0; tries < 32 && r->port <= 0; tries++) {
       int p = sf_free_port();
-      if (p > 0 && !sf_port_taken(act, pool->jobs, p))
+      if (p > 0 && !sf_port_taken(act, nact, p))
         r->port = p;
     }
     if (r->port <= 0) {
@@ -242,9 +247,10 @@ static void sf_start_check(struct sf_active *a, long long now)
   const unsigned n = a->spec->nrules;
   const unsigned long long all = n >= 64 ? ~0ull : (1ull << n) - 1;
   sf_logscan_poll(&a->scan, a->log);
-  a->check_after_fault = (a->scan.fired & all) == all;
+  a->check_after_fault = (a->scan.fired & all) == all && a->scan.injected >= a->spec->burst;
   if (a->res->checks_started++ == 0)
     a->res->fired_before_checks = a->check_after_fault;
+  a->check_after_lift = a->res->lifted;
   char *cmd = sf_subst(a->spec->check, a->res->port, a->dir);
   a->check_done = false;
   a->check_pid = cmd ? sf_spawn_check(cmd, a->dir) : -1;
@@ -274,7 +280,7 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
     sf_kill_group(a->check_pid, SIGKILL); /* reaped later as an orphan of ours */
   sf_kill_group(a->pid, SIGKILL);         /* whatever it left behind in its group */
   /* and whatever left the group (setsid, double fork) */
-  pid_t live[2 * SF_MAX_JOBS];
+  pid_t live[4 * SF_MAX_JOBS]; /* two pids per run, up to 2 x --jobs runs */
   size_t nlive = 0;
   for (unsigned i = 0; i < n; i++)
     if (act[i].used && &act[i] != a && nlive + 2 <= sizeof live / sizeof live[0]) {
@@ -316,14 +322,65 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
   a->used = false;
 }
 
+/* A sustained fault: when it is first seen to fire, the window opens (and the run's deadline
+ * moves past its end); when the window is over, the CPU share and the rate of failed calls
+ * while it lasted. The shim lifts it by its own clock, no later than we see it. */
+static void sf_window_step(struct sf_active *a, long long now)
+{
+  const struct sf_runspec *s = a->spec;
+  struct sf_runres *r = a->res;
+  if (!a->win_t && (a->scan.fired & 1)) {
+    a->win_t = now;
+    a->win_busy = sf_proc_busy_ms(a->pid);
+    r->window_seen = true;
+    if (a->deadline < now + s->window_ms + s->timeout_ms)
+      a->deadline = now + s->window_ms + s->timeout_ms;
+  }
+  if (a->win_t && !r->lifted && now >= a->win_t + s->window_ms) {
+    long long busy = sf_proc_busy_ms(a->pid), wall = now - a->win_t;
+    r->lifted = true;
+    a->lift_t = now;
+    r->window_cpu = busy >= 0 && a->win_busy >= 0 ? (int)((busy - a->win_busy) * 100 / wall) : -1;
+    sf_logscan_poll(&a->scan, a->log);
+    r->window_rate = (long long)(a->scan.injected * 1000 / (unsigned long long)wall);
+  }
+}
+
+static void sf_term(struct sf_active *a, long long now)
+{
+  kill(a->pid, SIGTERM);
+  a->res->termed = true;
+  sf_set_state(a, SF_S_TERM, now);
+}
+
+/* A server under a sustained fault, after a check: unavailable while the fault lasts is
+ * expected, so checks go on until one started after the lift passes or --timeout passes
+ * since the lift (no recovery). */
+static void sf_window_check_done(struct sf_active *a, int status, long long now)
+{
+  struct sf_runres *r = a->res;
+  if (r->lifted && a->check_after_lift && status == 0) {
+    r->recovered = true;
+    r->recover_ms = now - a->lift_t;
+    sf_term(a, now);
+  } else if (r->lifted && now - a->lift_t >= a->spec->timeout_ms) {
+    sf_term(a, now);
+  } else {
+    sf_set_state(a, SF_S_PAUSE, now);
+  }
+}
+
 /* Advance one run; returns 1 when it has finished. */
 static int sf_step(struct sf_active *a, long long now, struct sf_active *act, unsigned n,
                    struct sf_reaper *rp)
 {
   const struct sf_runspec *s = a->spec;
   struct sf_runres *r = a->res;
-  if (s->check && !a->main_done)
+  if ((s->check || s->window_ms > 0) && !a->main_done)
     sf_logscan_poll(&a->scan, a->log);
+  if (s->window_ms > 0 && !a->main_done && a->st != SF_S_KILLING && a->st != SF_S_KILLED &&
+      a->st != SF_S_TERM)
+    sf_window_step(a, now);
   if (a->main_done) {
     if (s->check && !r->termed && a->st != SF_S_KILLING && a->st != SF_S_KILLED)
       r->exited_early = true;
@@ -344,10 +401,20 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
     }
     break;
   case SF_S_CHECK:
-    if (a->check_done) {
+    if (a->check_done && a->win_t) {
+      int status = sf_status_code(a->check_wstatus);
+      if (r->checks < SF_MAX_CHECKS)
+        r->check_status[r->checks++] = status;
+      a->check_pid = -1;
+      sf_window_check_done(a, status, now);
+    } else if (a->check_done) {
       int status = sf_status_code(a->check_wstatus);
       r->check_status[r->checks++] = status;
       a->check_pid = -1;
+      /* a burst cut short (the program no longer makes the call) is judged by the last check */
+      if (r->checks == SF_MAX_CHECKS && !a->check_after_fault && s->burst > 1 &&
+          (a->scan.fired & 1))
+        a->check_after_fault = true;
       if (a->check_after_fault)
         r->avail_check = r->checks - 1;
       if (r->checks < SF_MAX_CHECKS &&
@@ -360,9 +427,16 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
         r->termed = true;
         sf_set_state(a, SF_S_TERM, now);
       }
+    } else if (a->win_t && r->lifted && now - a->lift_t >= s->timeout_ms) {
+      sf_kill_group(a->check_pid, SIGKILL); /* the check outlived the recovery time */
+      sf_term(a, now);
     } else if (now >= a->deadline) {
       sf_timeout(a, now);
     }
+    break;
+  case SF_S_PAUSE:
+    if (now - a->state_t >= SF_RECHECK_MS)
+      sf_start_check(a, now);
     break;
   case SF_S_SAMPLE:
     if (now - a->state_t >= SF_SAMPLE_MS) {
@@ -403,6 +477,8 @@ static long long sf_wait_ms(const struct sf_active *act, unsigned n, long long n
       continue;
     if (a->st == SF_S_WAIT_READY || a->st == SF_S_SAMPLE || a->main_done)
       w = w < 2 ? w : 2; /* the log is tailed by polling the file */
+    if (a->spec->window_ms > 0 && w > 10)
+      w = 10; /* a sustained fault's window is timed from the log */
     long long d = a->deadline - now;
     if (d < w)
       w = d;
@@ -445,22 +521,43 @@ void sf_runres_free(struct sf_runres *r)
   r->calls = NULL;
 }
 
+/* A run waiting out a sustained fault's window mostly sleeps (a program that spins in it is
+ * a finding): it does not count against --jobs, so the window overlaps other runs. */
+static unsigned sf_counted(const struct sf_active *act, unsigned cap)
+{
+  unsigned k = 0;
+  for (unsigned i = 0; i < cap; i++)
+    k += act[i].used && !(act[i].win_t && !act[i].res->lifted);
+  return k;
+}
+
 int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_runres *res,
                 size_t n)
 {
-  unsigned jobs = pool->jobs < 1 ? 1 : pool->jobs > SF_MAX_JOBS ? SF_MAX_JOBS : pool->jobs;
+  const unsigned jobs =
+      pool->jobs < 1 ? 1 : pool->jobs > SF_MAX_JOBS ? SF_MAX_JOBS : pool->jobs;
+  const unsigned cap = 2 * jobs; /* runs at once: jobs, and as many in a window */
+  /* the runs with a window first, so that their windows overlap the others' runs */
+  size_t *order = malloc((n ? n : 1) * sizeof *order), k0 = 0;
+  for (size_t i = 0; order && i < n; i++)
+    if (specs[i].window_ms > 0)
+      order[k0++] = i;
+  for (size_t i = 0; order && i < n; i++)
+    if (specs[i].window_ms <= 0)
+      order[k0++] = i;
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   struct sf_reaper rp;
   sf_reaper_open(&rp); /* first: it makes sure fds 0-2 are taken */
-  struct sf_active *act = calloc(jobs, sizeof *act);
-  struct sf_slot *slots = calloc(jobs, sizeof *slots);
-  if (!act || !slots || pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+  struct sf_active *act = calloc(cap, sizeof *act);
+  struct sf_slot *slots = calloc(cap, sizeof *slots);
+  if (!order || !act || !slots || pipe2(sf_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    free(order);
     free(act);
     free(slots);
     sf_reaper_close(&rp);
     return -1;
   }
-  for (unsigned i = 0; i < jobs; i++)
+  for (unsigned i = 0; i < cap; i++)
     sf_cg_slot_init(&slots[i].cg);
   struct sigaction sa = {.sa_handler = sf_on_chld, .sa_flags = SA_RESTART | SA_NOCLDSTOP}, old;
   sigemptyset(&sa.sa_mask);
@@ -473,17 +570,18 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
     np = &nproc;
   }
   for (size_t i = 0; i < n; i++)
-    memset(&res[i], 0, sizeof res[i]), res[i].sockets = -1, res[i].avail_check = -1;
+    memset(&res[i], 0, sizeof res[i]), res[i].sockets = -1, res[i].avail_check = -1,
+    res[i].window_cpu = -1, res[i].window_rate = res[i].recover_ms = -1;
   size_t next = 0, done = 0;
   unsigned nactive = 0;
   int rc = 0;
-  struct pollfd *pfd = calloc(2 * jobs + 1, sizeof *pfd);
-  struct sf_active **owner = calloc(2 * jobs + 1, sizeof *owner);
+  struct pollfd *pfd = calloc(2 * cap + 1, sizeof *pfd);
+  struct sf_active **owner = calloc(2 * cap + 1, sizeof *owner);
   if (!pfd || !owner)
     rc = -1;
   while (rc == 0 || nactive > 0) {
     int stopping = (pool->stop && *pool->stop) || rc != 0;
-    while (!stopping && nactive < jobs && next < n) {
+    while (!stopping && nactive < cap && sf_counted(act, cap) < jobs && next < n) {
       unsigned slot = 0;
       while (act[slot].used)
         slot++;
@@ -491,11 +589,11 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
       memset(a, 0, sizeof *a);
       a->used = true;
       a->slot = &slots[slot];
-      a->idx = next;
-      a->spec = &specs[next];
-      a->res = &res[next];
+      a->idx = order[next];
+      a->spec = &specs[a->idx];
+      a->res = &res[a->idx];
       next++;
-      if (sf_start(pool, a, act, np, &rp) != 0) {
+      if (sf_start(pool, a, act, cap, np, &rp) != 0) {
         a->res->spawn_failed = true;
         a->used = false;
         done++;
@@ -508,7 +606,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
     if (nactive == 0)
       break;
     if (stopping)
-      for (unsigned i = 0; i < jobs; i++)
+      for (unsigned i = 0; i < cap; i++)
         if (act[i].used && act[i].st != SF_S_KILLING && act[i].st != SF_S_KILLED) {
           sf_kill_group(act[i].pid, SIGKILL);
           if (act[i].check_pid > 0)
@@ -517,7 +615,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
         }
     nfds_t k = 0;
     pfd[k++] = (struct pollfd){.fd = sf_chld_pipe[0], .events = POLLIN};
-    for (unsigned i = 0; i < jobs; i++) {
+    for (unsigned i = 0; i < cap; i++) {
       if (!act[i].used)
         continue;
       owner[k] = &act[i];
@@ -526,7 +624,7 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
       pfd[k++] = (struct pollfd){.fd = act[i].err_fd, .events = POLLIN};
     }
     long long now = sf_now_ms();
-    long long wait = sf_wait_ms(act, jobs, now);
+    long long wait = sf_wait_ms(act, cap, now);
     if (rp.ndying && wait > 5)
       wait = 5; /* killed processes die within milliseconds: their group goes soon */
     int pr = poll(pfd, k, (int)wait);
@@ -546,15 +644,15 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
           *fd = -1;
         }
       }
-    sf_reap(act, jobs);
+    sf_reap(act, cap);
     if (rp.ndying)
       sf_reaper_poll(&rp);
     now = sf_now_ms();
-    for (unsigned i = 0; i < jobs; i++) {
+    for (unsigned i = 0; i < cap; i++) {
       if (!act[i].used)
         continue;
       size_t idx = act[i].idx;
-      if (sf_step(&act[i], now, act, jobs, &rp)) {
+      if (sf_step(&act[i], now, act, cap, &rp)) {
         nactive--;
         done++;
         if (pool->progress)
@@ -563,14 +661,15 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
     }
   }
   for (size_t i = next; i < n; i++) {
-    res[i].spawn_failed = true;
-    snprintf(res[i].spawn_err, sizeof res[i].spawn_err, "not run: interrupted");
+    res[order[i]].spawn_failed = true;
+    snprintf(res[order[i]].spawn_err, sizeof res[order[i]].spawn_err, "not run: interrupted");
   }
+  free(order);
   sigaction(SIGCHLD, &old, NULL);
   close(sf_chld_pipe[0]);
   close(sf_chld_pipe[1]);
   sf_chld_pipe[0] = sf_chld_pipe[1] = -1;
-  for (unsigned i = 0; i < jobs; i++) {
+  for (unsigned i = 0; i < cap; i++) {
     if (slots[i].dir[0])
       sf_rmtree(slots[i].dir);
     sf_reaper_slot_close(&rp, &slots[i].cg);

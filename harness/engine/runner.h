@@ -25,6 +25,10 @@ struct sf_runspec {
   unsigned min_checks;     /* a server is checked at least this often (the baseline: 2) */
   long long timeout_ms;
   long long term_grace_ms; /* how long a server may take to exit after SIGTERM */
+  unsigned burst;          /* > 1: rule 0 fails this many calls in a row; a check counts as
+                            * after the fault once they all failed */
+  long long window_ms;     /* > 0: a sustained fault (rule 0) lasting this long: measured
+                            * while it lasts, and a server checked until it serves again */
   bool keep_calls;         /* keep the log's call records (baseline, pair selection) */
   bool echo;               /* copy the program's output to ours as it comes (replay) */
 };
@@ -55,6 +59,11 @@ struct sf_runres {
   unsigned long long stdout_bytes;
   const char *sanitizer;   /* static name, or NULL */
   char *stderr_tail;       /* malloc'd */
+  /* a sustained fault: seen to fire; over (lifted); the CPU share (%) and failed calls per
+   * second while it lasted; a check passed again, how long after the lift */
+  bool window_seen, lifted, recovered;
+  int window_cpu;
+  long long window_rate, recover_ms;
   struct sf_logcall *calls;/* keep_calls: malloc'd */
   size_t ncalls;
   size_t log_records;

@@ -38,6 +38,24 @@ static void sf_keep(struct sf_logscan *s, const struct sf_logcall *c)
   s->calls[s->ncalls++] = *c;
 }
 
+static void sf_count_injected(struct sf_logscan *s, int pid, long long fired)
+{
+  if (fired < 0) {
+    s->injected++;
+    return;
+  }
+  unsigned k = 0;
+  while (k < 8 && s->inj_pid[k] != 0 && s->inj_pid[k] != pid)
+    k++;
+  if (k == 8) /* more processes than kept: count the record alone */
+    s->injected++;
+  else if (s->inj_pid[k] == 0 || (unsigned long long)fired > s->inj_last[k]) {
+    s->injected += (unsigned long long)fired - (s->inj_pid[k] ? s->inj_last[k] : 0);
+    s->inj_pid[k] = pid;
+    s->inj_last[k] = (unsigned long long)fired;
+  }
+}
+
 static void sf_record(struct sf_logscan *s, const char *text, size_t len)
 {
   char err[128];
@@ -72,6 +90,7 @@ static void sf_record(struct sf_logscan *s, const char *text, size_t len)
       c.rule = (int)sf_json_int(v, "rule", -1);
       if (c.rule >= 0 && c.rule < 64)
         s->fired |= 1ull << c.rule;
+      sf_count_injected(s, pid, sf_json_int(v, "fired", -1));
     }
     const char *site = sf_json_str(v, "site", "");
     snprintf(c.site, sizeof c.site, "%s", site);

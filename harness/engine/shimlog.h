@@ -29,6 +29,11 @@ struct sf_logscan {
   size_t len, cap;
   bool ready;              /* some process's listen returned 0 */
   unsigned long long fired;/* bit per rule index that injected at least once */
+  /* failures injected, every process: counted from the records, or from the "fired" count
+   * a for= rule's thinned-out records carry (per process, the last seen) */
+  unsigned long long injected;
+  int inj_pid[8];
+  unsigned long long inj_last[8];
   int sockets;             /* root's exit record: sockets open, -1 if none yet */
   size_t records, bad;     /* lines read, lines not understood */
   bool keep_calls;

@@ -22,6 +22,8 @@ static const struct {
     [SF_C_FD_LEAK] = {"fd-leak", 'L', "more sockets open at exit than in the baseline"},
     [SF_C_SILENT] = {"silent", 'Q', "exit 0 but different output: error swallowed"},
     [SF_C_STOPPED_SERVING] = {"stopped-serving", 'X', "server no longer serves"},
+    [SF_C_NO_RECOVERY] = {"no-recovery", 'R', "did not serve again after a lasting fault"},
+    [SF_C_SPIN] = {"spin", 'P', "burned CPU or retried without pause during a lasting fault"},
     [SF_C_HANG] = {"hang", 'H', "timed out or ignored SIGTERM"},
     [SF_C_CRASH] = {"crash", 'C', "killed by a signal"},
     [SF_C_SANITIZER] = {"sanitizer", 'S', "sanitizer report on stderr"},
@@ -50,9 +52,34 @@ int sf_class_lookup(const char *name, size_t len)
   return -1;
 }
 
-int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen)
+/* A comma-separated list of names into a bit mask: 0, or -1 with *bad, *badlen the name that
+ * lookup did not know. */
+static int sf_names_mask(const char *list, int (*lookup)(const char *, size_t), unsigned *mask,
+                         const char **bad, int *badlen)
 {
   unsigned m = 0;
+  for (const char *p = list;;) {
+    const char *comma = strchr(p, ',');
+    size_t l = comma ? (size_t)(comma - p) : strlen(p);
+    int c = lookup(p, l);
+    if (c < 0) {
+      *bad = p;
+      *badlen = (int)(l > 60 ? 60 : l);
+      return -1;
+    }
+    m |= 1u << c;
+    if (!comma)
+      break;
+    p = comma + 1;
+  }
+  *mask = m;
+  return 0;
+}
+
+int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen)
+{
+  const char *bad;
+  int bl;
   if (strcmp(list, "none") == 0) {
     *mask = 0;
     return 0;
@@ -61,22 +88,12 @@ int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen)
     *mask = ((1u << SF_NCLASSES) - 1) & ~SF_CLASS_BIT(SF_C_OK);
     return 0;
   }
-  for (const char *p = list;;) {
-    const char *comma = strchr(p, ',');
-    size_t l = comma ? (size_t)(comma - p) : strlen(p);
-    int c = sf_class_lookup(p, l);
-    if (c < 0) {
-      snprintf(err, errlen, "unknown class '%.*s' (classes: ok, not-reached, error-exit, "
-               "fd-leak, silent, stopped-serving, hang, crash, sanitizer; or all, none)",
-               (int)(l > 60 ? 60 : l), p);
-      return -1;
-    }
-    m |= SF_CLASS_BIT(c);
-    if (!comma)
-      break;
-    p = comma + 1;
+  if (sf_names_mask(list, sf_class_lookup, mask, &bad, &bl) != 0) {
+    char names[256];
+    sf_fail_on_format(((1u << SF_NCLASSES) - 1), names, sizeof names);
+    snprintf(err, errlen, "unknown class '%.*s' (classes: %s; or all, none)", bl, bad, names);
+    return -1;
   }
-  *mask = m;
   return 0;
 }
 
@@ -94,6 +111,52 @@ void sf_fail_on_format(unsigned mask, char *buf, size_t len)
     }
 }
 
+static const char *const sf_kind_names[SF_NKINDS] = {"once", "burst", "sustained", "pair"};
+
+const char *sf_kind_name(enum sf_kind k)
+{
+  return (unsigned)k < SF_NKINDS ? sf_kind_names[k] : "?";
+}
+
+/* once, burst and sustained: pairs are not chosen by name but by --depth 2 */
+static int sf_kind_lookup(const char *name, size_t len)
+{
+  for (int i = 0; i < SF_KIND_PAIR; i++)
+    if (strlen(sf_kind_names[i]) == len && memcmp(sf_kind_names[i], name, len) == 0)
+      return i;
+  return -1;
+}
+
+int sf_kinds_parse(const char *list, unsigned *mask, char *err, size_t errlen)
+{
+  const char *bad;
+  int bl;
+  if (strcmp(list, "all") == 0) {
+    *mask = SF_DEFAULT_KINDS;
+    return 0;
+  }
+  if (sf_names_mask(list, sf_kind_lookup, mask, &bad, &bl) != 0) {
+    snprintf(err, errlen, "unknown kind '%.*s' (kinds: once, burst, sustained; or all; "
+             "pairs come from --depth 2)", bl, bad);
+    return -1;
+  }
+  return 0;
+}
+
+enum sf_kind sf_point_kind(const struct sf_point *p)
+{
+  if (p->nfaults > 1)
+    return SF_KIND_PAIR;
+  if (p->fault[0].window_ms > 0)
+    return SF_KIND_SUSTAINED;
+  return p->fault[0].until > p->fault[0].when ? SF_KIND_BURST : SF_KIND_ONCE;
+}
+
+unsigned sf_fault_burst(const struct sf_fault *f)
+{
+  return f->until > f->when ? (unsigned)(f->until - f->when + 1) : 0;
+}
+
 void sf_report_init(struct sf_report *r)
 {
   memset(r, 0, sizeof *r);
@@ -102,6 +165,8 @@ void sf_report_init(struct sf_report *r)
   r->shard_i = 1;
   r->shard_n = 1;
   r->timeout_ms = 10000;
+  r->window_ms = 2000;
+  r->kinds = SF_DEFAULT_KINDS;
   r->fail_on = SF_DEFAULT_FAIL_ON;
   r->baseline.sockets = -1;
   r->baseline.exit_status = -1;
@@ -140,6 +205,8 @@ struct sf_point *sf_report_add(struct sf_report *r)
   memset(p, 0, sizeof *p);
   p->exit_status = -1;
   p->sockets = -1;
+  p->window_cpu = -1;
+  p->window_rate = p->recover_ms = -1;
   return p;
 }
 
@@ -358,10 +425,18 @@ void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len)
 {
   const char *call = (unsigned)f->call < SF_NCALLS ? sf_calls[f->call].name : "?";
   const char *en = sf_errno_name(f->err);
+  char site[SF_SITE_MAX + 8] = "", when[64];
   if (f->site[0])
-    snprintf(buf, len, "%s:error=%s:site=%s:when=%llu", call, en ? en : "?", f->site, f->when);
+    snprintf(site, sizeof site, ":site=%s", f->site);
+  if (f->window_ms > 0)
+    snprintf(when, sizeof when, "%llu+:for=%lld%s", f->when,
+             f->window_ms % 1000 ? f->window_ms : f->window_ms / 1000,
+             f->window_ms % 1000 ? "ms" : "s");
+  else if (f->until > f->when)
+    snprintf(when, sizeof when, "%llu..%llu", f->when, f->until);
   else
-    snprintf(buf, len, "%s:error=%s:when=%llu", call, en ? en : "?", f->when);
+    snprintf(when, sizeof when, "%llu", f->when);
+  snprintf(buf, len, "%s:error=%s%s:when=%s", call, en ? en : "?", site, when);
 }
 
 void sf_point_rules(const struct sf_point *p, char *buf, size_t len)

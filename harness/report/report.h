@@ -21,6 +21,8 @@ enum sf_class {
   SF_C_FD_LEAK,         /* more sockets open at exit than in the baseline */
   SF_C_SILENT,          /* not a server: fault fired, exit 0, stdout differs */
   SF_C_STOPPED_SERVING, /* a server, ready, then no longer served: check fails or it exited */
+  SF_C_NO_RECOVERY,     /* sustained fault: did not serve again within --timeout of its end */
+  SF_C_SPIN,            /* sustained fault: burned CPU or retried without pause while it lasted */
   SF_C_HANG,            /* past --timeout (or ignored SIGTERM); spinning says how */
   SF_C_CRASH,           /* killed by a signal */
   SF_C_SANITIZER,       /* ASan/UBSan/LSan/TSan report on stderr */
@@ -30,7 +32,8 @@ enum sf_class {
 #define SF_CLASS_BIT(c) (1u << (c))
 #define SF_DEFAULT_FAIL_ON                                                               \
   (SF_CLASS_BIT(SF_C_CRASH) | SF_CLASS_BIT(SF_C_SANITIZER) | SF_CLASS_BIT(SF_C_HANG) |  \
-   SF_CLASS_BIT(SF_C_SILENT) | SF_CLASS_BIT(SF_C_STOPPED_SERVING))
+   SF_CLASS_BIT(SF_C_SILENT) | SF_CLASS_BIT(SF_C_STOPPED_SERVING) |                     \
+   SF_CLASS_BIT(SF_C_NO_RECOVERY) | SF_CLASS_BIT(SF_C_SPIN))
 
 const char *sf_class_name(enum sf_class c);
 char sf_class_mark(enum sf_class c);
@@ -42,13 +45,26 @@ int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen)
 /* "crash,sanitizer,..." in class order. */
 void sf_fail_on_format(unsigned mask, char *buf, size_t len);
 
-/* One injected failure: CALL:error=ERR:when=WHEN[:site=SITE]. */
+/* One injected failure: CALL:error=ERR:when=WHEN[:site=SITE]; a burst fails occurrences
+ * WHEN..UNTIL (when=WHEN..UNTIL); a sustained fault fails every occurrence from WHEN on for
+ * WINDOW_MS after the first (when=WHEN+:for=WINDOW). */
 struct sf_fault {
   int call;                /* enum sf_call_id */
   int err;
   unsigned long long when; /* occurrence, counted per process over the rule's matches */
+  unsigned long long until;/* a burst's last occurrence; 0 for one failure */
+  long long window_ms;     /* > 0: sustained, for this long */
   char site[SF_SITE_MAX];  /* "" when the point is per occurrence, else MODULE+0xOFF */
 };
+
+/* The kinds of points: one failure, failures in a row, a failure that lasts, two faults. */
+enum sf_kind { SF_KIND_ONCE, SF_KIND_BURST, SF_KIND_SUSTAINED, SF_KIND_PAIR, SF_NKINDS };
+#define SF_KIND_BIT(k) (1u << (k))
+#define SF_DEFAULT_KINDS (SF_KIND_BIT(SF_KIND_ONCE) | SF_KIND_BIT(SF_KIND_BURST) |          \
+                          SF_KIND_BIT(SF_KIND_SUSTAINED))
+const char *sf_kind_name(enum sf_kind k);
+/* Parse "once,burst,sustained" (or "all") into a kind mask; -1 naming the bad token. */
+int sf_kinds_parse(const char *list, unsigned *mask, char *err, size_t errlen);
 
 struct sf_point {
   unsigned index;          /* 1-based position among the single-fault points (the id) */
@@ -64,6 +80,10 @@ struct sf_point {
   int exit_status;         /* -1 when killed by a signal or never exited by itself */
   int signal;              /* the killing signal, 0 if none */
   bool spinning;           /* for hang: CPU time close to wall time */
+  /* a sustained fault: while it lasted, the program's CPU share (%) and its failed calls
+   * per second (-1 unknown); how long after it was lifted the server served (-1 never) */
+  int window_cpu;
+  long long window_rate, recover_ms;
   long long duration_ms, cpu_ms;
   int sockets;             /* sockets open at exit (shim's count), -1 unknown */
   char *detail;            /* one line saying what happened */
@@ -103,7 +123,9 @@ struct sf_report {
   unsigned max_per_call, depth, budget, shard_i, shard_n, jobs;
   unsigned char *shards;   /* a merged report: shards[s] != 0 for each shard s (1..shard_n)
                               it holds (malloc'd); NULL: the one shard shard_i */
+  unsigned kinds;          /* SF_KIND_BIT of once, burst, sustained (--kinds) */
   long long timeout_ms;
+  long long window_ms;     /* how long a sustained fault lasts (--window) */
   bool by_site;
   char *errnos;            /* --errnos as given, or NULL (documented) */
   char *calls;             /* --calls as given, or NULL (all seen) */
@@ -156,6 +178,9 @@ int sf_report_cell(const struct sf_report *r, int call, int err);
 void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len);
 /* "17" or "17.2". */
 void sf_point_id(const struct sf_point *p, char *buf, size_t len);
+enum sf_kind sf_point_kind(const struct sf_point *p);
+/* The failures in a row a burst fault injects (2 or 3), else 0. */
+unsigned sf_fault_burst(const struct sf_fault *f);
 /* Parse "17" / "17.2"; 0 or -1. */
 int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);
 /* The shim rules of the point: "accept:error=EMFILE:when=2[;...]", into a buffer of

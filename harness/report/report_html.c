@@ -49,6 +49,7 @@ static const char sf_html_css[] =
     ".k-ok{--bg:#dcefd6;--fg:#1d4d12}.k-not-reached{--bg:#e4e4e4;--fg:#3d3d3d}\n"
     ".k-error-exit{--bg:#cfe2f3;--fg:#0f3a63}.k-fd-leak{--bg:#f0e442;--fg:#3f3a00}\n"
     ".k-silent{--bg:#56b4e9;--fg:#08263a}.k-stopped-serving{--bg:#e69f00;--fg:#2b1a00}\n"
+    ".k-no-recovery{--bg:#8c510a;--fg:#fff}.k-spin{--bg:#f781bf;--fg:#3a0a24}\n"
     ".k-hang{--bg:#cc79a7;--fg:#2d0a1e}.k-crash{--bg:#d55e00;--fg:#fff}\n"
     ".k-sanitizer{--bg:#0b3d91;--fg:#fff}.k-not-run{--bg:#fff;--fg:#777}\n"
     ".matrix{display:flex;flex-wrap:wrap;gap:16px 28px;align-items:flex-start}\n"

@@ -46,9 +46,15 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
     sf_json_write_cstr(f, sf_errno_name(p->fault[i].err));
     fprintf(f, ",\"when\":%llu,\"site\":", p->fault[i].when);
     sf_json_write_cstr(f, p->fault[i].site[0] ? p->fault[i].site : NULL);
+    if (p->fault[i].until > p->fault[i].when)
+      fprintf(f, ",\"until\":%llu", p->fault[i].until);
+    if (p->fault[i].window_ms > 0)
+      fprintf(f, ",\"window_ms\":%lld", p->fault[i].window_ms);
     fputc('}', f);
   }
-  fputs("],\"rules\":", f);
+  fputs("],\"kind\":", f);
+  sf_json_write_cstr(f, sf_kind_name(sf_point_kind(p)));
+  fputs(",\"rules\":", f);
   sf_json_write_cstr(f, rules);
   fputs(",\"class\":", f);
   sf_json_write_cstr(f, sf_class_name(p->cls));
@@ -61,6 +67,14 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
   fprintf(f, ",\"spinning\":%s,\"duration_ms\":%lld,\"cpu_ms\":%lld,\"sockets\":",
           p->spinning ? "true" : "false", p->duration_ms, p->cpu_ms);
   sf_jint_or_null(f, p->sockets, p->sockets >= 0);
+  if (sf_point_kind(p) == SF_KIND_SUSTAINED) {
+    fputs(",\"window_cpu_percent\":", f);
+    sf_jint_or_null(f, p->window_cpu, p->window_cpu >= 0);
+    fputs(",\"window_failed_per_s\":", f);
+    sf_jint_or_null(f, p->window_rate, p->window_rate >= 0);
+    fputs(",\"recovered_after_ms\":", f);
+    sf_jint_or_null(f, p->recover_ms, p->recover_ms >= 0);
+  }
   fputs(",\"port\":", f);
   sf_jint_or_null(f, p->port, p->port > 0);
   fputs(",\"detail\":", f);
@@ -108,10 +122,17 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   fputs(",\"errnos\":", f);
   sf_json_write_cstr(f, r->errnos);
   fprintf(f, ",\"max_per_call\":%u,\"by_site\":%s,\"depth\":%u,\"budget\":%u,"
-             "\"timeout_ms\":%lld,\"shard\":\"",
-          r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms);
+             "\"timeout_ms\":%lld,\"window_ms\":%lld,\"shard\":\"",
+          r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms,
+          r->window_ms);
   sf_report_shard_print(r, f);
-  fprintf(f, "\",\"expect_status\":%d,\"fail_on\":[", r->expect_status);
+  fprintf(f, "\",\"expect_status\":%d,\"kinds\":[", r->expect_status);
+  for (int k = 0, first = 1; k < SF_KIND_PAIR; k++)
+    if (r->kinds & SF_KIND_BIT(k)) {
+      fprintf(f, "%s\"%s\"", first ? "" : ",", sf_kind_name((enum sf_kind)k));
+      first = 0;
+    }
+  fputs("],\"fail_on\":[", f);
   for (int c = 0, first = 1; c < SF_NCLASSES; c++)
     if (r->fail_on & SF_CLASS_BIT(c)) {
       fprintf(f, "%s\"%s\"", first ? "" : ",", sf_class_name((enum sf_class)c));
@@ -189,6 +210,15 @@ static int sf_load_fault(const struct sf_json *f, struct sf_fault *out, size_t p
     return -1;
   }
   out->when = (unsigned long long)when;
+  long long until = sf_json_int(f, "until", 0), window = sf_json_int(f, "window_ms", 0);
+  if (until < 0 || (until > 0 && until <= when) || window < 0 || window > 86400000 ||
+      (until > 0 && window > 0)) {
+    snprintf(err, errlen, "points[%zu].faults[%d]: \"until\" must follow \"when\", "
+             "\"window_ms\" be from 1 to 86400000, and not both", pi, fi);
+    return -1;
+  }
+  out->until = (unsigned long long)until;
+  out->window_ms = window;
   snprintf(out->site, sizeof out->site, "%s", site ? site : "");
   /* replay hands the rule to the shim: one it would refuse (a bad site) is refused here */
   static struct sf_ruleset rs;
@@ -306,6 +336,9 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
   p->cpu_ms = sf_json_int(v, "cpu_ms", 0);
   p->sockets = (int)sf_json_int(v, "sockets", -1);
   p->port = (int)sf_json_int(v, "port", 0);
+  p->window_cpu = (int)sf_json_int(v, "window_cpu_percent", -1);
+  p->window_rate = sf_json_int(v, "window_failed_per_s", -1);
+  p->recover_ms = sf_json_int(v, "recovered_after_ms", -1);
   p->detail = sf_dup_or_null(sf_json_str(v, "detail", ""));
   p->stderr_tail = sf_dup_or_null(sf_json_str(v, "stderr_tail", ""));
   return 0;
@@ -384,8 +417,21 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
       sf_load_opt(opt, "depth", 1, 1, 2, &depth, err, errlen) != 0 ||
       sf_load_opt(opt, "budget", 0, 0, 10000000, &budget, err, errlen) != 0 ||
       sf_load_opt(opt, "timeout_ms", 10000, 50, 86400000, &r->timeout_ms, err, errlen) != 0 ||
-      sf_load_opt(opt, "expect_status", 0, 0, 255, &status, err, errlen) != 0)
+      sf_load_opt(opt, "expect_status", 0, 0, 255, &status, err, errlen) != 0 ||
+      sf_load_opt(opt, "window_ms", 2000, 1, 86400000, &r->window_ms, err, errlen) != 0)
     return -1;
+  const struct sf_json *kinds = sf_json_get(opt, "kinds");
+  r->kinds = kinds ? 0 : SF_KIND_BIT(SF_KIND_ONCE); /* older reports: one failure each */
+  for (size_t i = 0; kinds && i < (kinds->type == SF_JARR ? kinds->n : 1); i++) {
+    unsigned m;
+    char kerr[160];
+    if (kinds->type != SF_JARR || kinds->items[i].type != SF_JSTR ||
+        sf_kinds_parse(kinds->items[i].str, &m, kerr, sizeof kerr) != 0) {
+      snprintf(err, errlen, "options.kinds[%zu]: not once, burst or sustained", i);
+      return -1;
+    }
+    r->kinds |= m;
+  }
   r->max_per_call = (unsigned)mpc;
   r->by_site = sf_json_bool(opt, "by_site", false);
   r->depth = (unsigned)depth;

@@ -80,6 +80,9 @@ if grep -qx explore <<<"$verbs"; then
   expect "sockfault explore --errnos " core EMFILE
   expect "sockfault explore --errnos=co" core
   expect "sockfault explore --fail-on crash,st" crash,stopped-serving
+  expect "sockfault explore --fail-on s" silent stopped-serving spin sanitizer
+  expect "sockfault explore --kinds once,s" once,sustained
+  expect "sockfault explore --" --kinds --window
 fi
 # after '--' the program's own words: commands first
 expect "sockfault run -- bas" bash

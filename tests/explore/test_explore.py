@@ -21,9 +21,10 @@ from strays import strays  # noqa: E402  (sets this test's SF_TEST_TOKEN)
 
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
-CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving", "hang",
-           "crash", "sanitizer"]
-DEFAULT_FINDINGS = {"crash", "sanitizer", "hang", "silent", "stopped-serving"}
+CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving",
+           "no-recovery", "spin", "hang", "crash", "sanitizer"]
+DEFAULT_FINDINGS = {"crash", "sanitizer", "hang", "silent", "stopped-serving", "no-recovery",
+                    "spin"}
 
 
 def target(name):
@@ -71,9 +72,11 @@ _cache = {}
 
 
 def explore(*args):
-    """explore once per distinct command line for the whole test run."""
+    """explore once per distinct command line for the whole test run; one failure per point
+    unless the test asks for other kinds (test_lasting.py tests bursts and sustained faults)."""
     if args not in _cache:
-        _cache[args] = Explore(["--timeout", "8"] + list(args))
+        kinds = [] if "--kinds" in args else ["--kinds", "once"]
+        _cache[args] = Explore(["--timeout", "8"] + kinds + list(args))
     return _cache[args]
 
 
@@ -247,8 +250,8 @@ class NotReachedTest(Base):
         otherwise, and either may be the first to create the state file."""
         state = tempfile.mkdtemp()
         try:
-            x = Explore(["--jobs", "1", "--calls", "socket", "--errnos", "EMFILE",
-                         "--timeout", "3", "--",
+            x = Explore(["--jobs", "1", "--kinds", "once", "--calls", "socket", "--errnos",
+                         "EMFILE", "--timeout", "3", "--",
                          target("trivial"), "2", os.path.join(state, "ran")])
             self.assertSane(x, 0)
             got = {p["rules"]: (p["class"], p["fired"]) for p in x.report["points"]}
@@ -290,7 +293,7 @@ class ReportTest(Base):
         self.assertEqual(r["options"]["calls"], "accept")
         self.assertEqual(r["options"]["shard"], "1/1")
         self.assertEqual(r["total_points"], len(r["points"]))
-        keys = ["id", "index", "sub", "faults", "rules", "class", "finding", "fired",
+        keys = ["id", "index", "sub", "faults", "kind", "rules", "class", "finding", "fired",
                 "exit_status", "signal", "spinning", "duration_ms", "cpu_ms", "sockets", "port",
                 "detail", "stderr_tail", "reproducer"]
         ids = [p["id"] for p in r["points"]]

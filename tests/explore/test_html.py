@@ -26,9 +26,9 @@ from strays import main as strays_main  # noqa: E402  (sets this test's SF_TEST_
 
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
-CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving", "hang",
-           "crash", "sanitizer"]
-MARKS = dict(zip(CLASSES, ".-eLQXHCS"))
+CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving",
+           "no-recovery", "spin", "hang", "crash", "sanitizer"]
+MARKS = dict(zip(CLASSES, ".-eLQXRPHCS"))
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -129,7 +129,8 @@ class Page:
         os.mkdir(runtmp)
         self.html_path = os.path.join(tmp, "report.html")
         self.json_path = os.path.join(tmp, "report.json")
-        p = run([CLI, "explore", "--timeout", "3", "--calls", "accept", "--html", self.html_path,
+        p = run([CLI, "explore", "--timeout", "3", "--kinds", "once", "--calls", "accept",
+                 "--html", self.html_path,
                  "--json", self.json_path, "--check", f"{target('ping_client')} {{port}}",
                  "--", target("accept_crash_bug"), "{port}"], runtmp)
         self.rc, self.out, self.err = p.returncode, p.stdout, p.stderr

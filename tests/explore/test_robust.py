@@ -129,7 +129,7 @@ def server_args(name, *prog_args, calls="accept", errnos="EMFILE", per_call=1):
 
 class Hostile(unittest.TestCase):
     def explore(self, args, timeout=60, **kw):
-        x = Run("explore", ["--timeout", "3"] + args, timeout=timeout, **kw)
+        x = Run("explore", ["--timeout", "3", "--kinds", "once"] + args, timeout=timeout, **kw)
         self.addCleanup(x.cleanup)
         return x
 

@@ -39,6 +39,8 @@ int main(int argc, char **argv)
 #endif
       } else {
         fprintf(stderr, "accept: %s\n", strerror(errno));
+        if (errno == ENOBUFS || errno == ENOMEM)
+          poll(NULL, 0, 100); /* memory comes back by itself: wait for it */
       }
       continue;
     }

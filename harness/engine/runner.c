@@ -73,6 +73,7 @@ struct sf_active {
 };
 
 #define SF_RECHECK_MS 100     /* a sustained fault: the pause between two checks */
+#define SF_WINDOW_GRACE_MS 2000 /* ... and how long after its recovery time a run may last */
 
 static int sf_chld_pipe[2] = {-1, -1};
 
@@ -333,8 +334,9 @@ static void sf_window_step(struct sf_active *a, long long now)
     a->win_t = now;
     a->win_busy = sf_proc_busy_ms(a->pid);
     r->window_seen = true;
-    if (a->deadline < now + s->window_ms + s->timeout_ms)
-      a->deadline = now + s->window_ms + s->timeout_ms;
+    /* past the recovery time (--timeout after the lift), so no-recovery is judged first */
+    if (a->deadline < now + s->window_ms + s->timeout_ms + SF_WINDOW_GRACE_MS)
+      a->deadline = now + s->window_ms + s->timeout_ms + SF_WINDOW_GRACE_MS;
   }
   if (a->win_t && !r->lifted && now >= a->win_t + s->window_ms) {
     long long busy = sf_proc_busy_ms(a->pid), wall = now - a->win_t;

@@ -70,11 +70,17 @@ error:;
 }
 
 /* Sends what is pending. 0 while the client is fine (EAGAIN and EINTR just wait for the
- * next poll), -1 when it must be dropped. */
+ * next poll; ENOBUFS and ENOMEM, the kernel short of memory for a moment, are tried again
+ * after a short pause, a few times), -1 when it must be dropped. */
 static int client_flush(struct client *c)
 {
+  int short_tries = 0;
   while (c->len > 0) {
     ssize_t n = send(c->fd, c->out, c->len, MSG_NOSIGNAL);
+    if (n < 0 && (errno == ENOBUFS || errno == ENOMEM) && ++short_tries <= 5) {
+      usleep(2000);
+      continue;
+    }
     if (n < 0)
       return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
     memmove(c->out, c->out + n, c->len - (size_t)n);

@@ -31,8 +31,15 @@ static const char sf_explore_help[] =
     "Prints the call x errno matrix and one reproducer per finding. {port} in ARGS and in\n"
     "--check is a free loopback port per run; {tmp} a private temp dir per run.\n"
     "\n"
-    "  --check CMD          PROG is a server: once it listens, run CMD (sh -c) to judge it;\n"
-    "                       it must pass after the fault fired; then PROG gets SIGTERM\n"
+    "  --check CMD          PROG is a server: once it listens (or binds a datagram socket),\n"
+    "                       run CMD (sh -c) to judge it; one of up to 3 checks after the\n"
+    "                       fault must pass; then PROG gets SIGTERM\n"
+    "  --checks N           checks of the unfaulted server, default 2 (its later calls\n"
+    "                       become points); a run checks up to N+2 times for its fault\n"
+    "  --server CMD         PROG is a client: start CMD (sh -c, not faulted) first, per run;\n"
+    "                       its exit status says whether the data arrived (0: it did)\n"
+    "  --term-grace SECS    a server must exit within SECS of SIGTERM (default 2, at most\n"
+    "                       --timeout); within twice that it 'exited late', later is a hang\n"
     "  --calls LIST         only these calls (comma-separated, e.g. accept,recv)\n"
     "  --errnos LIST        only these errnos, where documented; 'core' is\n"
     "                       EMFILE,ENOBUFS,EACCES,EPERM (default: every documented errno)\n"
@@ -56,9 +63,9 @@ static const char sf_explore_help[] =
     "                       a program that made none of the selected calls tested nothing)\n"
     "  --progress SECS      off a terminal, a progress line on stderr every SECS (default 5;\n"
     "                       0: none); on a terminal one line redrawn in place\n"
-    "  --fail-on LIST       classes that are findings (default\n"
-    "                       crash,sanitizer,hang,spin,no-recovery,silent,stopped-serving;\n"
-    "                       'all', 'none')\n"
+    "  --fail-on LIST       classes that are findings (default crash,sanitizer,hang,\n"
+    "                       spin,no-recovery,silent,stopped-serving,mute-exit,\n"
+    "                       request-lost,request-stalled; 'all', 'none')\n"
     "  --expect-status N    PROG's normal exit status when not a server (default 0)\n"
     "  --json FILE          the report as JSON ('-' for stdout; schema in docs/explore.md)\n"
     "  --junit FILE         the report as JUnit XML, one testcase per point\n"
@@ -233,7 +240,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
          O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS,
-         O_KINDS, O_WINDOW };
+         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
@@ -247,11 +254,15 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"require-points", required_argument, NULL, O_REQUIRE},
       {"progress", required_argument, NULL, O_PROGRESS},
       {"kinds", required_argument, NULL, O_KINDS},   {"window", required_argument, NULL, O_WINDOW},
+      {"checks", required_argument, NULL, O_CHECKS},
+      {"server", required_argument, NULL, O_SERVER},
+      {"term-grace", required_argument, NULL, O_GRACE},
       {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct sf_report *r = &x->rep;
   char err[512];
   unsigned u = 0;
+  long long grace_ms = -1;
   opterr = 0;
   optind = 1;
   for (;;) {
@@ -269,6 +280,16 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     case O_CHECK:
       free(r->check);
       r->check = strdup(optarg);
+      break;
+    case O_SERVER:
+      free(r->peer);
+      r->peer = strdup(optarg);
+      break;
+    case O_CHECKS:
+      bad = sf_parse_uint("--checks", optarg, 1, SF_CHECKS_MAX_OPT, &r->checks);
+      break;
+    case O_GRACE:
+      bad = sf_parse_seconds("explore", "--term-grace", optarg, &grace_ms);
       break;
     case O_CALLS:
       bad = sf_parse_calls(x, optarg);
@@ -341,6 +362,21 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     sf_opt_err("explore", "--check '': the check command is empty");
     return SOCKFAULT_EXIT_USAGE;
   }
+  if (r->peer && !r->peer[0]) {
+    sf_opt_err("explore", "--server '': the peer command is empty");
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  if (r->peer && r->check) {
+    sf_opt_err("explore", "--server '%s' with --check: PROG is either a client with a peer "
+               "or a server with a check", r->peer);
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  if (grace_ms > r->timeout_ms) {
+    sf_opt_err("explore", "--term-grace %lld ms is longer than --timeout (%lld ms)", grace_ms,
+               r->timeout_ms);
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  r->term_grace_ms = grace_ms >= 0 ? grace_ms : r->timeout_ms < 2000 ? r->timeout_ms : 2000;
   if (r->check && o->jobs > 1 && !sf_args_have_port(argv + optind + 1, argc - optind - 1)) {
     /* every run would listen on the same port: one binds, the others fail or are judged
      * against the wrong server, and the points come out not-reached */

@@ -44,10 +44,13 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
       return "different arguments";
   if (!sf_same_str(a->check, b->check))
     return "a different --check";
+  if (!sf_same_str(a->peer, b->peer))
+    return "a different --server";
   if (!sf_same_str(a->calls, b->calls) || !sf_same_str(a->errnos, b->errnos) ||
       a->max_per_call != b->max_per_call || a->by_site != b->by_site || a->depth != b->depth ||
       a->budget != b->budget || a->timeout_ms != b->timeout_ms ||
-      a->window_ms != b->window_ms || a->kinds != b->kinds ||
+      a->window_ms != b->window_ms || a->kinds != b->kinds || a->checks != b->checks ||
+      a->term_grace_ms != b->term_grace_ms ||
       a->expect_status != b->expect_status || a->fail_on != b->fail_on)
     return "different explore options";
   if (a->shard_n != b->shard_n)
@@ -161,6 +164,7 @@ int sf_cmd_merge(int argc, char **argv)
       }
       *p = in[i].points[k];
       in[i].points[k].detail = in[i].points[k].stderr_tail = NULL; /* moved */
+      in[i].points[k].checks = NULL;
     }
   }
   sf_report_sort(&out);
@@ -197,6 +201,7 @@ out_shallow:
   for (size_t k = 0; k < out.npoints; k++) {
     free(out.points[k].detail);
     free(out.points[k].stderr_tail);
+    free(out.points[k].checks);
   }
   free(out.points);
   shard_seen = out.shards; /* freed once, below */

@@ -49,8 +49,74 @@ static void sf_scan(struct sf_capture *c, const char *buf, size_t len)
   }
 }
 
+#define SF_FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+
+static uint64_t sf_fnv_byte(uint64_t h, unsigned char b)
+{
+  return (h ^ b) * UINT64_C(0x100000001b3);
+}
+
+bool sf_lines_has(const struct sf_lines *l, uint64_t h)
+{
+  for (unsigned i = 0; i < l->n; i++)
+    if (l->h[i] == h)
+      return true;
+  return false;
+}
+
+static void sf_lines_add(struct sf_lines *l, uint64_t h)
+{
+  if (sf_lines_has(l, h))
+    return;
+  if (l->n < SF_LINES_MAX)
+    l->h[l->n++] = h;
+  else
+    l->over = true;
+}
+
+void sf_lines_end(struct sf_lines *l)
+{
+  if (l->open)
+    sf_lines_add(l, l->cur);
+  l->open = l->digit = false;
+}
+
+void sf_lines_feed(struct sf_lines *l, const char *buf, size_t len)
+{
+  for (size_t i = 0; i < len; i++) {
+    unsigned char b = (unsigned char)buf[i];
+    if (b == '\n') {
+      sf_lines_end(l);
+      continue;
+    }
+    if (!l->open)
+      l->cur = SF_FNV_OFFSET, l->open = true, l->digit = false;
+    if (b == '\r')
+      continue;
+    bool d = b >= '0' && b <= '9';
+    if (!(d && l->digit))
+      l->cur = sf_fnv_byte(l->cur, d ? '0' : b);
+    l->digit = d;
+  }
+}
+
+uint64_t sf_line_hash(const char *s, size_t len)
+{
+  struct sf_lines l = {.n = 0};
+  sf_lines_feed(&l, s, len);
+  return l.open ? l.cur : SF_FNV_OFFSET;
+}
+
+void sf_lines_merge(struct sf_lines *into, const struct sf_lines *from)
+{
+  for (unsigned i = 0; i < from->n; i++)
+    sf_lines_add(into, from->h[i]);
+  into->over = into->over || from->over;
+}
+
 void sf_capture_feed(struct sf_capture *c, const char *buf, size_t len)
 {
+  sf_lines_feed(&c->lines, buf, len);
   const unsigned char *u = (const unsigned char *)buf;
   for (size_t i = 0; i < len; i++) {
     c->hash ^= u[i];

@@ -7,9 +7,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What a child printed: a hash of the whole stream and a bounded tail. */
+/* The distinct lines a child printed, as hashes, for "did it say anything new": digits are
+ * hashed as one '0' a run, so that a pid or a time stamp does not make a line new. */
+#define SF_LINES_MAX 64
+struct sf_lines {
+  uint64_t h[SF_LINES_MAX];
+  unsigned n;
+  bool over;                     /* more distinct lines than kept: not all are known */
+  uint64_t cur;                  /* the line being read */
+  bool open, digit;
+};
+void sf_lines_feed(struct sf_lines *l, const char *buf, size_t len);
+/* End the line being read, if any (at EOF). */
+void sf_lines_end(struct sf_lines *l);
+bool sf_lines_has(const struct sf_lines *l, uint64_t h);
+/* Add every line of from to into (dropping what does not fit, saying so). */
+void sf_lines_merge(struct sf_lines *into, const struct sf_lines *from);
+/* The hash of one line (no newline) as sf_lines_feed computes it. */
+uint64_t sf_line_hash(const char *s, size_t len);
+
+/* What a child printed: a hash of the whole stream, its lines and a bounded tail. */
 #define SF_TAIL_MAX 4096
 struct sf_capture {
+  struct sf_lines lines;
   uint64_t hash;                 /* FNV-1a 64 over every byte */
   unsigned long long bytes;
   char tail[SF_TAIL_MAX];        /* ring buffer of the last bytes */

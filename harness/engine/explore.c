@@ -128,6 +128,12 @@ static const char *sf_baseline_problem(const struct sf_report *r, const struct s
              sf_failed_check(b) + 1, b->checks, b->check_status[sf_failed_check(b)]);
   else if (r->check && b->ignored_term)
     snprintf(buf, len, "did not exit after SIGTERM");
+  else if (r->check && b->exited_late)
+    snprintf(buf, len, "exited only %lld ms after SIGTERM, past --term-grace (%lld ms)",
+             b->term_ms, r->term_grace_ms);
+  else if (r->peer && b->peer_status != 0)
+    snprintf(buf, len, "the --server peer %s against the unfaulted client",
+             b->peer_killed ? "never ended (killed)" : "failed");
   else if (!r->check && WIFSIGNALED(b->wstatus))
     snprintf(buf, len, "killed by %s", sf_signal_name(WTERMSIG(b->wstatus), sig, sizeof sig));
   else if (!r->check && WEXITSTATUS(b->wstatus) != r->expect_status)
@@ -148,7 +154,7 @@ static int sf_baseline(struct sf_explore *x, struct sf_session *s, struct sf_run
   specs[0].keep_calls = true;
   /* A server is checked twice: the second connection often takes another path (the loop
    * after a first client, a reused buffer), and its calls become points too. */
-  specs[0].min_checks = specs[1].min_checks = 2;
+  specs[0].min_checks = specs[1].min_checks = r->checks;
   size_t n = r->check ? 1 : 2;
   if (sf_pool_run(&s->pool, specs, res, n) != 0 && *s->pool.stop)
     return -1;
@@ -172,6 +178,15 @@ static int sf_baseline(struct sf_explore *x, struct sf_session *s, struct sf_run
   b->port = res[0].port;
   memcpy(b->stdout_hash, res[0].stdout_hash, sizeof b->stdout_hash);
   b->stdout_stable = n == 2 && strcmp(res[0].stdout_hash, res[1].stdout_hash) == 0;
+  for (int i = 0; i < res[0].checks; i++)
+    if (res[0].check_ms[i] > b->check_ms)
+      b->check_ms = res[0].check_ms[i];
+  struct sf_lines lines = res[0].lines;
+  if (n == 2)
+    sf_lines_merge(&lines, &res[1].lines);
+  b->nlines = lines.n;
+  memcpy(b->lines, lines.h, sizeof b->lines);
+  b->lines_over = lines.over;
   if (n == 2 && !b->stdout_stable)
     sf_err("explore", "note: two unfaulted runs printed different output; 'silent' is not "
            "judged");

@@ -13,4 +13,10 @@
 void sf_classify(const struct sf_report *r, struct sf_runres *res, unsigned nrules,
               struct sf_point *p);
 
+/* What an errno says about the request it hit: try again (EINTR, EAGAIN, and ENOBUFS or
+ * ENOMEM on a call moving data: losing the request is the program's bug), the connection
+ * is over (ECONNRESET, EPIPE, ...: losing it is fine), or neither. */
+enum sf_err_kind { SF_EK_OTHER, SF_EK_TRY_AGAIN, SF_EK_ENDS };
+enum sf_err_kind sf_err_kind(int call, int err);
+
 #endif

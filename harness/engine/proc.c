@@ -85,6 +85,29 @@ int sf_free_port(void)
   return port;
 }
 
+int sf_port_bound(int port)
+{
+  static const char *const files[4] = {"/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp",
+                                       "/proc/net/udp6"};
+  int readable = 0;
+  for (int i = 0; i < 4; i++) {
+    FILE *f = fopen(files[i], "re");
+    if (!f)
+      continue;
+    readable = 1;
+    char line[512];
+    unsigned lport, st;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+      if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &st) == 2)
+        found = (int)lport == port && (i >= 2 || st == 0x0A); /* 0A: TCP_LISTEN */
+    fclose(f);
+    if (found)
+      return 1;
+  }
+  return readable ? 0 : -1;
+}
+
 pid_t sf_spawn_check(const char *cmd, const char *tmpdir)
 {
   pid_t pid = fork();

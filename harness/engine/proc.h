@@ -16,6 +16,9 @@ long long sf_proc_cpu_ms(pid_t pid);
 long long sf_proc_busy_ms(pid_t pid);
 /* A loopback TCP port free right now (bind 127.0.0.1:0), or -1. */
 int sf_free_port(void);
+/* 1 when a loopback socket of ours is bound to port: TCP listening or UDP bound (from
+ * /proc/net/{tcp,tcp6,udp,udp6}); 0 when none is, -1 when none could be read. */
+int sf_port_bound(int port);
 /* sh -c CMD in its own process group, stdio on /dev/null; pid or -1. */
 pid_t sf_spawn_check(const char *cmd, const char *tmpdir);
 /* SIGTERM/SIGKILL to a process group (pgid > 1 only: never everything). */

@@ -27,6 +27,10 @@
 #define SF_MAX_JOBS 256
 #define SF_SAMPLE_MS 300      /* CPU sampling window for a server that stopped serving */
 #define SF_KILL_GRACE_MS 500  /* SIGTERM to the group, then SIGKILL after this */
+#define SF_RECHECK_MS 100     /* a pause between checks: after a failed one, or while a
+                                 sustained fault lasts */
+#define SF_PEER_READY_MS 5000 /* a --server peer must listen (or bind) within this */
+#define SF_PEER_VERDICT_MS 500 /* and exit within this of PROG's end: its verdict */
 #define SF_NPROC_CAP 4096     /* RLIMIT_NPROC for the programs (binds only non-root users) */
 #define SF_PIDS_MAX 512       /* pids.max of a run's cgroup: tasks (processes and threads) */
 
@@ -34,9 +38,11 @@ enum sf_state {
   SF_S_RUN,        /* not a server: waiting for it to end */
   SF_S_WAIT_READY, /* server: waiting for a listen in the log */
   SF_S_CHECK,      /* server: a check is running */
-  SF_S_SAMPLE,     /* server: the check failed, measuring whether it spins */
+  SF_S_RECHECK,    /* server: a check after the fault failed, pausing before the next */
+  SF_S_SAMPLE,     /* server: the checks failed, measuring whether it spins */
   SF_S_PAUSE,      /* server under a sustained fault: between two checks */
   SF_S_TERM,       /* server: SIGTERM sent, waiting for the exit */
+  SF_S_PEER,       /* PROG ended: waiting for the --server peer's verdict */
   SF_S_KILLING,    /* timed out: SIGTERM to the group sent, SIGKILL next */
   SF_S_KILLED,     /* SIGKILL sent: waiting to reap */
 };
@@ -58,21 +64,21 @@ struct sf_active {
   struct sf_runres *res;
   struct sf_slot *slot;
   char dir[PATH_MAX], log[PATH_MAX + 8];
-  pid_t pid, check_pid;
+  pid_t pid, check_pid, peer_pid;
   int out_fd, err_fd;
   struct sf_capture out, err;
   struct sf_logscan scan;
   enum sf_state st;
   long long t0, deadline, state_t, cpu_mark;
-  bool main_done, check_done;
-  int wstatus, check_wstatus;
+  bool main_done, check_done, peer_done;
+  int wstatus, check_wstatus, peer_wstatus;
+  long long check_t0, term_t;
   struct rusage ru;
   bool check_after_fault; /* the running check started after every rule had fired */
   bool check_after_lift;  /* ... after a sustained fault was lifted */
   long long win_t, lift_t, win_busy; /* a sustained fault: seen firing, lifted; busy ms then */
 };
 
-#define SF_RECHECK_MS 100     /* a sustained fault: the pause between two checks */
 #define SF_WINDOW_GRACE_MS 2000 /* ... and how long after its recovery time a run may last */
 
 static int sf_chld_pipe[2] = {-1, -1};
@@ -87,7 +93,7 @@ static void sf_on_chld(int sig)
 
 static int sf_needs_port(const struct sf_runspec *s)
 {
-  if (s->check && strstr(s->check, "{port}"))
+  if ((s->check && strstr(s->check, "{port}")) || (s->peer && strstr(s->peer, "{port}")))
     return 1;
   for (size_t i = 0; i < s->nargs; i++)
     if (strstr(s->args[i], "{port}"))
@@ -144,6 +150,38 @@ static void sf_slot_after(struct sf_slot *sl, bool clean)
   }
 }
 
+/* The --server peer: started outside the shim, in its own group, and waited for until its
+ * port is bound (it must be there before PROG connects). */
+static int sf_start_peer(struct sf_active *a, char *err, size_t len)
+{
+  char *cmd = sf_subst(a->spec->peer, a->res->port, a->dir);
+  a->peer_pid = cmd ? sf_spawn_check(cmd, a->dir) : -1;
+  free(cmd);
+  if (a->peer_pid < 0) {
+    snprintf(err, len, "cannot start the --server peer: %s", strerror(errno));
+    return -1;
+  }
+  long long t0 = sf_now_ms(), limit = a->spec->timeout_ms < SF_PEER_READY_MS
+                                           ? a->spec->timeout_ms : SF_PEER_READY_MS;
+  while (sf_port_bound(a->res->port) != 1) {
+    int st;
+    if (waitpid(a->peer_pid, &st, WNOHANG) == a->peer_pid) {
+      snprintf(err, len, "the --server peer exited (status %d) before binding port %d",
+               sf_status_code(st), a->res->port);
+      a->peer_pid = -1;
+      return -1;
+    }
+    if (sf_now_ms() - t0 > limit) {
+      sf_kill_group(a->peer_pid, SIGKILL);
+      snprintf(err, len, "the --server peer did not bind port %d within %lld ms",
+               a->res->port, limit);
+      return -1; /* reaped later as an orphan of ours */
+    }
+    usleep(2000);
+  }
+  return 0;
+}
+
 static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active *act,
                     unsigned nact, const struct rlimit *nproc, struct sf_reaper *rp)
 {
@@ -151,7 +189,7 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   struct sf_runres *r = a->res;
   struct sf_slot *sl = a->slot;
   char err[512];
-  a->pid = a->check_pid = -1;
+  a->pid = a->check_pid = a->peer_pid = -1;
   a->out_fd = a->err_fd = -1;
   if (!sl->dir[0]) {
     struct stat st;
@@ -177,6 +215,10 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
       snprintf(r->spawn_err, sizeof r->spawn_err, "no free loopback port");
       return -1;
     }
+  }
+  if (s->peer && sf_start_peer(a, err, sizeof err) != 0) {
+    snprintf(r->spawn_err, sizeof r->spawn_err, "%.500s", err);
+    return -1;
   }
   char **argv = calloc(s->nargs + 2, sizeof *argv);
   int outp[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -220,6 +262,8 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   if (errp[1] >= 0)
     close(errp[1]);
   if (pid < 0) {
+    if (a->peer_pid > 0)
+      sf_kill_group(a->peer_pid, SIGKILL);
     if (outp[0] >= 0)
       close(outp[0]);
     if (errp[0] >= 0)
@@ -238,7 +282,7 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   sf_logscan_init(&a->scan, pid, s->keep_calls);
   a->t0 = sf_now_ms();
   a->deadline = a->t0 + s->timeout_ms;
-  a->main_done = a->check_done = false;
+  a->main_done = a->check_done = a->peer_done = false;
   sf_set_state(a, s->check ? SF_S_WAIT_READY : SF_S_RUN, a->t0);
   return 0;
 }
@@ -249,6 +293,7 @@ static void sf_start_check(struct sf_active *a, long long now)
   const unsigned long long all = n >= 64 ? ~0ull : (1ull << n) - 1;
   sf_logscan_poll(&a->scan, a->log);
   a->check_after_fault = (a->scan.fired & all) == all && a->scan.injected >= a->spec->burst;
+  a->check_t0 = now;
   if (a->res->checks_started++ == 0)
     a->res->fired_before_checks = a->check_after_fault;
   a->check_after_lift = a->res->lifted;
@@ -269,6 +314,8 @@ static void sf_timeout(struct sf_active *a, long long now)
   sf_measure_spin(a, now);
   if (a->check_pid > 0 && !a->check_done)
     sf_kill_group(a->check_pid, SIGKILL);
+  if (a->peer_pid > 0 && !a->peer_done)
+    sf_kill_group(a->peer_pid, SIGKILL);
   sf_kill_group(a->pid, SIGTERM);
   sf_set_state(a, SF_S_KILLING, now);
 }
@@ -279,14 +326,18 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
   struct sf_runres *r = a->res;
   if (a->check_pid > 0 && !a->check_done)
     sf_kill_group(a->check_pid, SIGKILL); /* reaped later as an orphan of ours */
+  if (a->peer_pid > 0 && !a->peer_done)
+    sf_kill_group(a->peer_pid, SIGKILL);
   sf_kill_group(a->pid, SIGKILL);         /* whatever it left behind in its group */
   /* and whatever left the group (setsid, double fork) */
-  pid_t live[4 * SF_MAX_JOBS]; /* two pids per run, up to 2 x --jobs runs */
+  pid_t live[6 * SF_MAX_JOBS]; /* three pids per run (PROG, check, peer), up to 2 x --jobs runs */
   size_t nlive = 0;
   for (unsigned i = 0; i < n; i++)
     if (act[i].used && &act[i] != a && nlive + 2 <= sizeof live / sizeof live[0]) {
       live[nlive++] = act[i].pid;
       live[nlive++] = act[i].check_pid;
+      if (act[i].peer_pid > 0 && nlive < sizeof live / sizeof live[0])
+        live[nlive++] = act[i].peer_pid;
     }
   bool clean = sf_reaper_run_done(rp, rp->cg.base[0] ? &a->slot->cg : NULL, a->log, live,
                                   nlive);
@@ -304,6 +355,11 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
   r->wstatus = a->wstatus;
   r->ready = r->ready || a->scan.ready;
   r->fired = a->scan.fired;
+  r->fired_ready = a->scan.fired_ready;
+  r->unfaithful = a->scan.unfaithful;
+  if (a->peer_pid > 0)
+    r->peer_status = a->peer_done && WIFEXITED(a->peer_wstatus) ? WEXITSTATUS(a->peer_wstatus)
+                                                                  : -1;
   r->sockets = a->scan.sockets;
   r->log_records = a->scan.records;
   r->duration_ms = sf_now_ms() - a->t0;
@@ -311,6 +367,11 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
               (long long)a->ru.ru_stime.tv_sec * 1000 + a->ru.ru_stime.tv_usec / 1000;
   sf_capture_hex(&a->out, r->stdout_hash);
   r->stdout_bytes = a->out.bytes;
+  sf_lines_end(&a->out.lines);
+  sf_lines_end(&a->err.lines);
+  r->lines = a->out.lines;
+  sf_lines_merge(&r->lines, &a->err.lines);
+  r->stdout_tail = sf_capture_tail(&a->out);
   r->sanitizer = a->err.sanitizer;
   r->stderr_tail = sf_capture_tail(&a->err);
   if (a->spec->keep_calls) {
@@ -352,6 +413,7 @@ static void sf_term(struct sf_active *a, long long now)
 {
   kill(a->pid, SIGTERM);
   a->res->termed = true;
+  a->term_t = now;
   sf_set_state(a, SF_S_TERM, now);
 }
 
@@ -372,6 +434,67 @@ static void sf_window_check_done(struct sf_active *a, int status, long long now)
   }
 }
 
+/* A check ended: keep its status and duration (while there is room), and whether the fault
+ * fired while it ran (the hit check). Returns its status. */
+static int sf_check_record(struct sf_active *a, long long now)
+{
+  const unsigned n = a->spec->nrules;
+  const unsigned long long all = n >= 64 ? ~0ull : (1ull << n) - 1;
+  struct sf_runres *r = a->res;
+  int status = sf_status_code(a->check_wstatus);
+  a->check_pid = -1;
+  sf_logscan_poll(&a->scan, a->log);
+  if (r->checks >= SF_MAX_CHECKS)
+    return status;
+  int k = r->checks++;
+  r->check_status[k] = status;
+  r->check_ms[k] = now - a->check_t0;
+  r->check_after[k] = a->check_after_fault;
+  if (!a->check_after_fault && (a->scan.fired & all) == all && r->hit < 0 && a->spec->rules)
+    r->hit = k;
+  return status;
+}
+
+/* The next step of the protocol after a check: more checks until the fault fired (at most
+ * pre_checks), then up to SF_AFTER_CHECKS after it until one passes, at least min_checks in
+ * all; a server that passed none after the fault is watched for spinning; then SIGTERM. */
+static void sf_check_next(struct sf_active *a, long long now)
+{
+  const struct sf_runspec *s = a->spec;
+  struct sf_runres *r = a->res;
+  const unsigned n = s->nrules;
+  const unsigned long long all = n >= 64 ? ~0ull : (1ull << n) - 1;
+  const int k = r->checks - 1;
+  bool fired = (a->scan.fired & all) == all && a->scan.injected >= s->burst;
+  const bool room = r->checks < SF_MAX_CHECKS;
+  const bool pre_room = room && r->checks < (int)(s->pre_checks ? s->pre_checks : s->min_checks);
+  if (!fired && !pre_room && s->burst > 1 && (a->scan.fired & 1) && k >= 0) {
+    /* a burst cut short (the program no longer makes the call) is judged by the last check */
+    r->check_after[k] = true;
+    fired = true;
+  }
+  if (k >= 0 && r->check_after[k] && r->avail_check < 0)
+    r->avail_check = k;
+  int after = 0, passed_after = 0;
+  for (int i = 0; i <= k; i++)
+    if (r->check_after[i]) {
+      after++;
+      passed_after += r->check_status[i] == 0;
+    }
+  if (room && r->checks < (int)s->min_checks)
+    sf_start_check(a, now);
+  else if (!fired && pre_room)
+    sf_start_check(a, now);
+  else if (room && fired && !passed_after && after < SF_AFTER_CHECKS && after > 0)
+    sf_set_state(a, SF_S_RECHECK, now);
+  else if (room && fired && !passed_after && after < SF_AFTER_CHECKS)
+    sf_start_check(a, now);
+  else if (fired && !passed_after)
+    sf_set_state(a, SF_S_SAMPLE, now);
+  else
+    sf_term(a, now);
+}
+
 /* Advance one run; returns 1 when it has finished. */
 static int sf_step(struct sf_active *a, long long now, struct sf_active *act, unsigned n,
                    struct sf_reaper *rp)
@@ -383,6 +506,22 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
   if (s->window_ms > 0 && !a->main_done && a->st != SF_S_KILLING && a->st != SF_S_KILLED &&
       a->st != SF_S_TERM)
     sf_window_step(a, now);
+  if (a->main_done && a->st == SF_S_TERM && !r->term_ms) {
+    r->term_ms = now - a->term_t;
+    r->exited_late = r->term_ms > s->term_grace_ms;
+  }
+  if (a->main_done && a->peer_pid > 0 && !a->peer_done && a->st != SF_S_KILLING &&
+      a->st != SF_S_KILLED) {
+    if (a->st != SF_S_PEER)
+      sf_set_state(a, SF_S_PEER, now);
+    else if (now - a->state_t >= SF_PEER_VERDICT_MS) { /* no verdict: as if it failed */
+      r->peer_killed = true;
+      sf_kill_group(a->peer_pid, SIGKILL);
+      a->peer_done = true;
+      a->peer_wstatus = SIGKILL;
+    }
+    return 0;
+  }
   if (a->main_done) {
     if (s->check && !r->termed && a->st != SF_S_KILLING && a->st != SF_S_KILLED)
       r->exited_early = true;
@@ -403,32 +542,12 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
     }
     break;
   case SF_S_CHECK:
-    if (a->check_done && a->win_t) {
-      int status = sf_status_code(a->check_wstatus);
-      if (r->checks < SF_MAX_CHECKS)
-        r->check_status[r->checks++] = status;
-      a->check_pid = -1;
-      sf_window_check_done(a, status, now);
-    } else if (a->check_done) {
-      int status = sf_status_code(a->check_wstatus);
-      r->check_status[r->checks++] = status;
-      a->check_pid = -1;
-      /* a burst cut short (the program no longer makes the call) is judged by the last check */
-      if (r->checks == SF_MAX_CHECKS && !a->check_after_fault && s->burst > 1 &&
-          (a->scan.fired & 1))
-        a->check_after_fault = true;
-      if (a->check_after_fault)
-        r->avail_check = r->checks - 1;
-      if (r->checks < SF_MAX_CHECKS &&
-          (!a->check_after_fault || r->checks < (int)s->min_checks)) {
-        sf_start_check(a, now);
-      } else if (a->check_after_fault && status != 0) {
-        sf_set_state(a, SF_S_SAMPLE, now);
-      } else {
-        kill(a->pid, SIGTERM);
-        r->termed = true;
-        sf_set_state(a, SF_S_TERM, now);
-      }
+    if (a->check_done) {
+      int status = sf_check_record(a, now);
+      if (a->win_t)
+        sf_window_check_done(a, status, now);
+      else
+        sf_check_next(a, now);
     } else if (a->win_t && r->lifted && now - a->lift_t >= s->timeout_ms) {
       sf_kill_group(a->check_pid, SIGKILL); /* the check outlived the recovery time */
       sf_term(a, now);
@@ -440,21 +559,27 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
     if (now - a->state_t >= SF_RECHECK_MS)
       sf_start_check(a, now);
     break;
+  case SF_S_RECHECK:
+    if (now >= a->deadline)
+      sf_timeout(a, now);
+    else if (now - a->state_t >= SF_RECHECK_MS)
+      sf_start_check(a, now);
+    break;
   case SF_S_SAMPLE:
     if (now - a->state_t >= SF_SAMPLE_MS) {
       sf_measure_spin(a, now);
-      kill(a->pid, SIGTERM);
-      r->termed = true;
-      sf_set_state(a, SF_S_TERM, now);
+      sf_term(a, now);
     }
     break;
   case SF_S_TERM:
-    if (now - a->state_t >= s->term_grace_ms) {
+    if (now - a->state_t >= 2 * s->term_grace_ms) {
       r->ignored_term = true;
       sf_measure_spin(a, now);
       sf_kill_group(a->pid, SIGKILL);
       sf_set_state(a, SF_S_KILLED, now);
     }
+    break;
+  case SF_S_PEER: /* handled above, while the main process is done */
     break;
   case SF_S_KILLING:
     if (now - a->state_t >= SF_KILL_GRACE_MS) {
@@ -477,7 +602,8 @@ static long long sf_wait_ms(const struct sf_active *act, unsigned n, long long n
     const struct sf_active *a = &act[i];
     if (!a->used)
       continue;
-    if (a->st == SF_S_WAIT_READY || a->st == SF_S_SAMPLE || a->main_done)
+    if (a->st == SF_S_WAIT_READY || a->st == SF_S_SAMPLE ||
+        (a->main_done && a->st != SF_S_PEER))
       w = w < 2 ? w : 2; /* the log is tailed by polling the file */
     if (a->spec->window_ms > 0 && w > 10)
       w = 10; /* a sustained fault's window is timed from the log */
@@ -509,6 +635,9 @@ static void sf_reap(struct sf_active *act, unsigned n)
       } else if (p == a->check_pid) {
         a->check_done = true;
         a->check_wstatus = st;
+      } else if (p == a->peer_pid && !a->peer_done) {
+        a->peer_done = true;
+        a->peer_wstatus = st;
       }
     }
     /* anything else is an orphan handed to us as subreaper: reaped, forgotten */
@@ -518,8 +647,9 @@ static void sf_reap(struct sf_active *act, unsigned n)
 void sf_runres_free(struct sf_runres *r)
 {
   free(r->stderr_tail);
+  free(r->stdout_tail);
   free(r->calls);
-  r->stderr_tail = NULL;
+  r->stderr_tail = r->stdout_tail = NULL;
   r->calls = NULL;
 }
 
@@ -573,7 +703,8 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
   }
   for (size_t i = 0; i < n; i++)
     memset(&res[i], 0, sizeof res[i]), res[i].sockets = -1, res[i].avail_check = -1,
-    res[i].window_cpu = -1, res[i].window_rate = res[i].recover_ms = -1;
+    res[i].window_cpu = -1, res[i].window_rate = res[i].recover_ms = -1, res[i].hit = -1,
+    res[i].peer_status = -1;
   size_t next = 0, done = 0;
   unsigned nactive = 0;
   int rc = 0;

@@ -12,9 +12,6 @@
 #include "msg.h"
 #include "sockfault/exit.h"
 
-/* SIGTERM's grace before SIGKILL at the end of a run: 2 s, or the whole timeout if shorter. */
-#define SF_TERM_GRACE_MS 2000
-
 int sf_session_open(struct sf_session *s, const char *verb, const struct sf_report *r,
                     unsigned jobs, volatile sig_atomic_t *stop)
 {
@@ -44,8 +41,10 @@ int sf_session_open(struct sf_session *s, const char *verb, const struct sf_repo
   s->pool = (struct sf_pool){.tmpbase = s->base, .jobs = jobs, .stop = stop};
   s->proto = (struct sf_runspec){
       .shim = s->shim, .prog = r->prog, .args = r->args, .nargs = r->nargs,
-      .check = r->check, .timeout_ms = r->timeout_ms,
-      .term_grace_ms = r->timeout_ms < SF_TERM_GRACE_MS ? r->timeout_ms : SF_TERM_GRACE_MS};
+      .check = r->check, .peer = r->peer, .timeout_ms = r->timeout_ms,
+      .term_grace_ms = r->term_grace_ms < r->timeout_ms ? r->term_grace_ms : r->timeout_ms,
+      /* the baseline's checks and two more: its later occurrences */
+      .pre_checks = r->checks + 2};
   return 0;
 }
 

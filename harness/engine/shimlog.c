@@ -88,13 +88,22 @@ static void sf_record(struct sf_logscan *s, const char *text, size_t len)
     c.injected = sf_json_bool(v, "injected", false);
     if (c.injected) {
       c.rule = (int)sf_json_int(v, "rule", -1);
-      if (c.rule >= 0 && c.rule < 64)
+      if (c.rule >= 0 && c.rule < 64) {
         s->fired |= 1ull << c.rule;
+        if (s->ready)
+          s->fired_ready |= 1ull << c.rule;
+        /* The hook for the shim's faithfulness (an EAGAIN on a blocking socket, say): a
+         * record that says so makes a lost request after it not the program's bug. */
+        if (!sf_json_bool(v, "faithful", true))
+          s->unfaithful |= 1ull << c.rule;
+      }
       sf_count_injected(s, pid, sf_json_int(v, "fired", -1));
     }
     const char *site = sf_json_str(v, "site", "");
     snprintf(c.site, sizeof c.site, "%s", site);
-    if (c.call == SF_ID_listen && ret == 0)
+    const char *type = sf_json_str(v, "type", "");
+    if ((c.call == SF_ID_listen && ret == 0) ||
+        (c.call == SF_ID_bind && ret == 0 && strcmp(type, "dgram") == 0))
       s->ready = true;
     if (c.call >= 0 && s->keep_calls)
       sf_keep(s, &c);

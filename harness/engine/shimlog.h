@@ -27,13 +27,17 @@ struct sf_logscan {
   int root_pid;            /* whose exit record counts; 0: the first process that starts */
   char *line;              /* partial line carried between reads */
   size_t len, cap;
-  bool ready;              /* some process's listen returned 0 */
+  bool ready;              /* some process listens, or bound a datagram socket (a UDP
+                            * server never calls listen) */
   unsigned long long fired;/* bit per rule index that injected at least once */
   /* failures injected, every process: counted from the records, or from the "fired" count
    * a for= rule's thinned-out records carry (per process, the last seen) */
   unsigned long long injected;
   int inj_pid[8];
   unsigned long long inj_last[8];
+  unsigned long long fired_ready; /* ... of them, after the program was ready */
+  unsigned long long unfaithful; /* injections logged "faithful":false (no kernel would
+                            * fail that call so in that socket state) */
   int sockets;             /* root's exit record: sockets open, -1 if none yet */
   size_t records, bad;     /* lines read, lines not understood */
   bool keep_calls;

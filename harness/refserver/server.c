@@ -31,6 +31,7 @@
 
 #define EINTR_RETRIES 3       /* EINTR retries before leaving the call to the next round */
 #define SEND_ROUNDS 8         /* send/process turns per connection per round */
+#define SHORT_RETRIES 20      /* ENOBUFS/ENOMEM on one connection, in a row, before closing */
 
 enum conn_state {
   CONN_OPEN,     /* reading requests and sending replies */
@@ -44,6 +45,7 @@ struct rs_conn {
   enum conn_state state;
   bool peer_eof;          /* recv returned 0: nothing more will come */
   unsigned idle_wakeups;  /* rounds in a row reported ready that made no progress */
+  unsigned short_tries;   /* recv/send failed with ENOBUFS/ENOMEM, in a row */
   int64_t pause_until;    /* don't poll before this (monotonic ms) */
   int64_t deadline;       /* close at this time (0: none) */
   struct rs_session sess;
@@ -120,6 +122,7 @@ int rs_add_conn(struct rs_server *srv, int fd, bool tcp)
   c->peer_eof = false;
   c->idle_wakeups = 0;
   c->pause_until = 0;
+  c->short_tries = 0;
   c->deadline = 0;
   rs_session_init(&c->sess);
   srv->conns[srv->nconns++] = c;
@@ -143,6 +146,17 @@ static void compact(struct rs_server *srv)
 }
 
 /* One recv. Returns true if it made progress (bytes or EOF) or closed the connection. */
+/* ENOBUFS, ENOMEM on recv or send: the kernel is short of memory for a moment and the
+ * request is still good: pause this connection (poll would report it ready at once) and try
+ * again, a bounded number of times. Returns false when it is time to give up instead. */
+static bool conn_short(struct rs_conn *c, int err)
+{
+  if ((err != ENOBUFS && err != ENOMEM) || ++c->short_tries > SHORT_RETRIES)
+    return false;
+  c->pause_until = rs_now_ms() + RS_RETRY_PAUSE_MS;
+  return true;
+}
+
 static bool conn_recv(struct rs_server *srv, struct rs_conn *c)
 {
   char drain[512];
@@ -161,6 +175,7 @@ static bool conn_recv(struct rs_server *srv, struct rs_conn *c)
   } while (n < 0 && errno == EINTR && ++tries < EINTR_RETRIES); /* EINTR: just retry */
 
   if (n > 0) {
+    c->short_tries = 0;
     if (c->state != CONN_LINGER)
       rs_session_received(&c->sess, (size_t)n);
     srv->last_activity = rs_now_ms();
@@ -177,8 +192,10 @@ static bool conn_recv(struct rs_server *srv, struct rs_conn *c)
   int err = errno;
   if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
     return false; /* EAGAIN, EWOULDBLOCK: nothing yet; EINTR: too often; both: next round */
-  /* ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, EIO, ENOMEM, EBADF, EFAULT, EINVAL,
-   * ENOTSOCK: this connection can't be read: close it, and only it */
+  if (conn_short(c, err))
+    return false; /* ENOBUFS, ENOMEM: again after a pause */
+  /* ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, EIO, ENOMEM (20 in a row), EBADF, EFAULT,
+   * EINVAL, ENOTSOCK: this connection can't be read: close it, and only it */
   LOG_ERRNO("recv", err);
 #ifdef RS_PLANTED_BUG
   /* PLANTED BUG, compiled only into fuzz/'s sf_fuzz_refserver_planted, never shipped: the
@@ -207,6 +224,7 @@ static bool conn_send(struct rs_server *srv, struct rs_conn *c)
       return progress;
     ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
     if (n > 0) {
+      c->short_tries = 0;
       rs_out_consume(&c->sess.out, (size_t)n);
       srv->last_activity = rs_now_ms();
       progress = true;
@@ -217,8 +235,11 @@ static bool conn_send(struct rs_server *srv, struct rs_conn *c)
       continue; /* EINTR: nothing was sent; retry */
     if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
       return progress; /* EAGAIN, EWOULDBLOCK: socket buffer full: wait for POLLOUT */
+    if (conn_short(c, err))
+      return progress; /* ENOBUFS, ENOMEM: again after a pause */
     /* EPIPE, ECONNRESET (peer gone), EACCES, EBADF, EDESTADDRREQ, EFAULT, EINVAL, EISCONN,
-     * EMSGSIZE, ENOBUFS, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP: close this one only */
+     * EMSGSIZE, ENOBUFS/ENOMEM (20 in a row), ENOTCONN, ENOTSOCK, EOPNOTSUPP: close this
+     * one only */
     LOG_ERRNO("send", err);
     conn_close(srv, c);
     return true;

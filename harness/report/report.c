@@ -19,7 +19,13 @@ static const struct {
     [SF_C_OK] = {"ok", '.', "handled (a server still serves)"},
     [SF_C_NOT_REACHED] = {"not-reached", '-', "the fault never fired: the run diverged"},
     [SF_C_ERROR_EXIT] = {"error-exit", 'e', "exited non-zero"},
+    [SF_C_MUTE_EXIT] = {"mute-exit", 'M', "exited non-zero without a word"},
     [SF_C_FD_LEAK] = {"fd-leak", 'L', "more sockets open at exit than in the baseline"},
+    [SF_C_LATE_EXIT] = {"late-exit", 'T', "exited after SIGTERM, but past the grace"},
+    [SF_C_REQUEST_STALLED] = {"request-stalled", 'W',
+                              "the request the fault hit (try again) was served late"},
+    [SF_C_REQUEST_LOST] = {"request-lost", 'D',
+                           "the request the fault hit (try again) was lost"},
     [SF_C_SILENT] = {"silent", 'Q', "exit 0 but different output: error swallowed"},
     [SF_C_STOPPED_SERVING] = {"stopped-serving", 'X', "server no longer serves"},
     [SF_C_NO_RECOVERY] = {"no-recovery", 'R', "did not serve again after a lasting fault"},
@@ -89,7 +95,7 @@ int sf_fail_on_parse(const char *list, unsigned *mask, char *err, size_t errlen)
     return 0;
   }
   if (sf_names_mask(list, sf_class_lookup, mask, &bad, &bl) != 0) {
-    char names[256];
+    char names[512];
     sf_fail_on_format(((1u << SF_NCLASSES) - 1), names, sizeof names);
     snprintf(err, errlen, "unknown class '%.*s' (classes: %s; or all, none)", bl, bad, names);
     return -1;
@@ -167,6 +173,8 @@ void sf_report_init(struct sf_report *r)
   r->timeout_ms = 10000;
   r->window_ms = 2000;
   r->kinds = SF_DEFAULT_KINDS;
+  r->term_grace_ms = 2000;
+  r->checks = 2;
   r->fail_on = SF_DEFAULT_FAIL_ON;
   r->baseline.sockets = -1;
   r->baseline.exit_status = -1;
@@ -179,11 +187,13 @@ void sf_report_free(struct sf_report *r)
     free(r->args[i]);
   free(r->args);
   free(r->check);
+  free(r->peer);
   free(r->errnos);
   free(r->calls);
   for (size_t i = 0; i < r->npoints; i++) {
     free(r->points[i].detail);
     free(r->points[i].stderr_tail);
+    free(r->points[i].checks);
   }
   free(r->points);
   free(r->baseline.timeline);
@@ -207,6 +217,7 @@ struct sf_point *sf_report_add(struct sf_report *r)
   p->sockets = -1;
   p->window_cpu = -1;
   p->window_rate = p->recover_ms = -1;
+  p->peer_status = -1;
   return p;
 }
 
@@ -502,6 +513,13 @@ void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, ch
     char *a = sf_subst(r->args[i], p->port, "/tmp");
     sf_shq(buf, len, &n, a ? a : r->args[i]);
     free(a);
+  }
+  if (r->peer) {
+    char *c = sf_subst(r->peer, p->port, "/tmp");
+    int w = snprintf(buf + n, len - n, "   # first, from another shell: %s", c ? c : r->peer);
+    if (w > 0)
+      n = n + (size_t)w < len ? n + (size_t)w : len - 1;
+    free(c);
   }
   if (r->check) {
     char *c = sf_subst(r->check, p->port, "/tmp");

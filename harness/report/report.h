@@ -12,14 +12,20 @@
 #include "rules.h"
 
 #define SF_REPORT_SCHEMA 1
+#define SF_CHECKS_MAX_OPT 32 /* --checks N: at most this (a run checks up to N+2+3 times) */
 
 /* Outcome classes, from the least to the most severe: the matrix shows the worst. */
 enum sf_class {
   SF_C_OK,              /* handled: exited 0 (same output), or a server still serves */
   SF_C_NOT_REACHED,     /* the rule never fired: the run diverged from the baseline */
   SF_C_ERROR_EXIT,      /* exited non-zero (before serving, for a server) */
+  SF_C_MUTE_EXIT,       /* error-exit without a word: nothing printed the baseline did not */
   SF_C_FD_LEAK,         /* more sockets open at exit than in the baseline */
-  SF_C_SILENT,          /* not a server: fault fired, exit 0, stdout differs */
+  SF_C_LATE_EXIT,       /* exited after SIGTERM, but only after the grace */
+  SF_C_REQUEST_STALLED, /* the request a try-again errno hit was served, but only late */
+  SF_C_REQUEST_LOST,    /* the request a try-again errno hit failed; later ones passed */
+  SF_C_SILENT,          /* not a server: fault fired, exit 0, stdout differs (or the
+                         * --server peer says the data did not arrive) */
   SF_C_STOPPED_SERVING, /* a server, ready, then no longer served: check fails or it exited */
   SF_C_NO_RECOVERY,     /* sustained fault: did not serve again within --timeout of its end */
   SF_C_SPIN,            /* sustained fault: burned CPU or retried without pause while it lasted */
@@ -33,7 +39,9 @@ enum sf_class {
 #define SF_DEFAULT_FAIL_ON                                                               \
   (SF_CLASS_BIT(SF_C_CRASH) | SF_CLASS_BIT(SF_C_SANITIZER) | SF_CLASS_BIT(SF_C_HANG) |  \
    SF_CLASS_BIT(SF_C_SILENT) | SF_CLASS_BIT(SF_C_STOPPED_SERVING) |                     \
-   SF_CLASS_BIT(SF_C_NO_RECOVERY) | SF_CLASS_BIT(SF_C_SPIN))
+   SF_CLASS_BIT(SF_C_NO_RECOVERY) | SF_CLASS_BIT(SF_C_SPIN) |                             \
+   SF_CLASS_BIT(SF_C_MUTE_EXIT) | SF_CLASS_BIT(SF_C_REQUEST_LOST) |                      \
+   SF_CLASS_BIT(SF_C_REQUEST_STALLED))
 
 const char *sf_class_name(enum sf_class c);
 char sf_class_mark(enum sf_class c);
@@ -65,6 +73,13 @@ enum sf_kind { SF_KIND_ONCE, SF_KIND_BURST, SF_KIND_SUSTAINED, SF_KIND_PAIR, SF_
 const char *sf_kind_name(enum sf_kind k);
 /* Parse "once,burst,sustained" (or "all") into a kind mask; -1 naming the bad token. */
 int sf_kinds_parse(const char *list, unsigned *mask, char *err, size_t errlen);
+/* One check of a server run, in the order they ran. */
+struct sf_check {
+  int status;              /* the check's exit status: 0 passed */
+  long long ms;            /* how long it took */
+  bool after;              /* it started after the fault had fired */
+  bool hit;                /* the fault fired while it ran: its request is the one hit */
+};
 
 struct sf_point {
   unsigned index;          /* 1-based position among the single-fault points (the id) */
@@ -84,6 +99,11 @@ struct sf_point {
    * per second (-1 unknown); how long after it was lifted the server served (-1 never) */
   int window_cpu;
   long long window_rate, recover_ms;
+  bool misleading;         /* its new message names another error than the injected one
+                            * (shown, not a class of its own) */
+  int peer_status;         /* --server: the peer's exit status, -1 killed or none */
+  struct sf_check *checks; /* a server's checks (malloc'd), or NULL */
+  unsigned nchecks;
   long long duration_ms, cpu_ms;
   int sockets;             /* sockets open at exit (shim's count), -1 unknown */
   char *detail;            /* one line saying what happened */
@@ -107,6 +127,10 @@ struct sf_baseline {
   long long duration_ms, cpu_ms;
   int sockets;             /* -1 unknown */
   bool stdout_stable;      /* two unfaulted runs printed the same: silent is judged */
+  long long check_ms;      /* a server: the slowest of its checks */
+  unsigned nlines;         /* the distinct lines it printed (hashes): "nothing new" is */
+  uint64_t lines[64];      /* judged against them */
+  bool lines_over;         /* it printed more distinct lines than kept */
   char stdout_hash[17];    /* FNV-1a 64, hex */
   int port;
   struct sf_tcall *timeline; /* the first SF_TIMELINE_MAX calls (malloc'd), or NULL */
@@ -119,6 +143,7 @@ struct sf_report {
   char **args;             /* ARGS, {port} and {tmp} kept as written */
   size_t nargs;
   char *check;             /* --check command, or NULL */
+  char *peer;              /* --server command, or NULL */
   /* options, echoed so merge can check that shards belong together */
   unsigned max_per_call, depth, budget, shard_i, shard_n, jobs;
   unsigned char *shards;   /* a merged report: shards[s] != 0 for each shard s (1..shard_n)
@@ -126,6 +151,8 @@ struct sf_report {
   unsigned kinds;          /* SF_KIND_BIT of once, burst, sustained (--kinds) */
   long long timeout_ms;
   long long window_ms;     /* how long a sustained fault lasts (--window) */
+  long long term_grace_ms; /* --term-grace */
+  unsigned checks;         /* --checks: the baseline's checks of a server */
   bool by_site;
   char *errnos;            /* --errnos as given, or NULL (documented) */
   char *calls;             /* --calls as given, or NULL (all seen) */

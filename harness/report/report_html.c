@@ -52,6 +52,8 @@ static const char sf_html_css[] =
     ".k-no-recovery{--bg:#8c510a;--fg:#fff}.k-spin{--bg:#f781bf;--fg:#3a0a24}\n"
     ".k-hang{--bg:#cc79a7;--fg:#2d0a1e}.k-crash{--bg:#d55e00;--fg:#fff}\n"
     ".k-sanitizer{--bg:#0b3d91;--fg:#fff}.k-not-run{--bg:#fff;--fg:#777}\n"
+    ".k-mute-exit{--bg:#9ec5e8;--fg:#0f3a63}.k-late-exit{--bg:#f6f1b0;--fg:#3f3a00}\n"
+    ".k-request-stalled{--bg:#a6dcef;--fg:#08263a}.k-request-lost{--bg:#009e73;--fg:#fff}\n"
     ".matrix{display:flex;flex-wrap:wrap;gap:16px 28px;align-items:flex-start}\n"
     ".gridcol{flex:0 1 auto}\n"
     "table.grid{border-collapse:collapse;font-size:12px}\n"
@@ -418,6 +420,15 @@ static void sf_html_run(const struct sf_report *r, const struct sf_point *p, FIL
           : "");
   if (p->sockets >= 0)
     fprintf(f, " \xc2\xb7 %d socket(s) open at exit", p->sockets);
+  if (p->peer_status >= 0)
+    fprintf(f, " \xc2\xb7 the --server peer exited %d", p->peer_status);
+  if (p->misleading)
+    fputs(" \xc2\xb7 <b>misleading</b>: its message names another error than the injected one",
+          f);
+  for (unsigned i = 0; i < p->nchecks; i++)
+    fprintf(f, "%s%s%s check %u: %s in %lld ms", i ? "," : " \xc2\xb7 checks:",
+            p->checks[i].hit ? " <b>hit</b>" : "", p->checks[i].after ? " after" : "", i + 1,
+            p->checks[i].status ? "failed" : "passed", p->checks[i].ms);
   fputs("</p>\n<p class=\"lbl\">reproducer</p><pre>", f);
   sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
   sf_h(f, repro);

@@ -77,7 +77,14 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
   }
   fputs(",\"port\":", f);
   sf_jint_or_null(f, p->port, p->port > 0);
-  fputs(",\"detail\":", f);
+  fprintf(f, ",\"misleading\":%s,\"peer_status\":", p->misleading ? "true" : "false");
+  sf_jint_or_null(f, p->peer_status, p->peer_status >= 0);
+  fputs(",\"checks\":[", f);
+  for (unsigned i = 0; i < p->nchecks; i++)
+    fprintf(f, "%s{\"status\":%d,\"ms\":%lld,\"after_fault\":%s,\"hit\":%s}", i ? "," : "",
+            p->checks[i].status, p->checks[i].ms, p->checks[i].after ? "true" : "false",
+            p->checks[i].hit ? "true" : "false");
+  fputs("],\"detail\":", f);
   sf_json_write_cstr(f, p->detail ? p->detail : "");
   fputs(",\"stderr_tail\":", f);
   sf_json_write_cstr(f, p->stderr_tail ? p->stderr_tail : "");
@@ -117,14 +124,17 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   }
   fputs("],\"check\":", f);
   sf_json_write_cstr(f, r->check);
+  fputs(",\"server\":", f);
+  sf_json_write_cstr(f, r->peer);
   fputs(",\n\"options\":{\"calls\":", f);
   sf_json_write_cstr(f, r->calls);
   fputs(",\"errnos\":", f);
   sf_json_write_cstr(f, r->errnos);
   fprintf(f, ",\"max_per_call\":%u,\"by_site\":%s,\"depth\":%u,\"budget\":%u,"
-             "\"timeout_ms\":%lld,\"window_ms\":%lld,\"shard\":\"",
+             "\"timeout_ms\":%lld,\"window_ms\":%lld,\"term_grace_ms\":%lld,\"checks\":%u,"
+             "\"shard\":\"",
           r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms,
-          r->window_ms);
+          r->window_ms, r->term_grace_ms, r->checks);
   sf_report_shard_print(r, f);
   fprintf(f, "\",\"expect_status\":%d,\"kinds\":[", r->expect_status);
   for (int k = 0, first = 1; k < SF_KIND_PAIR; k++)
@@ -148,6 +158,11 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   fprintf(f, ",\"stdout_stable\":%s,\"stdout_hash\":\"%s\",\"port\":",
           b->stdout_stable ? "true" : "false", b->stdout_hash);
   sf_jint_or_null(f, b->port, b->port > 0);
+  fprintf(f, ",\"check_ms\":%lld,\"lines_over\":%s,\"lines\":[", b->check_ms,
+          b->lines_over ? "true" : "false");
+  for (unsigned i = 0; i < b->nlines && i < 64; i++)
+    fprintf(f, "%s\"%016llx\"", i ? "," : "", (unsigned long long)b->lines[i]);
+  fputc(']', f);
   sf_write_timeline(b, f);
   fprintf(f, "},\n\"total_points\":%u,\n\"points\":[\n", r->total_points);
   char *repro = malloc(SF_REPRO_MAX);
@@ -339,6 +354,19 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
   p->window_cpu = (int)sf_json_int(v, "window_cpu_percent", -1);
   p->window_rate = sf_json_int(v, "window_failed_per_s", -1);
   p->recover_ms = sf_json_int(v, "recovered_after_ms", -1);
+  p->misleading = sf_json_bool(v, "misleading", false);
+  p->peer_status = (int)sf_json_int(v, "peer_status", -1);
+  const struct sf_json *checks = sf_json_get(v, "checks");
+  if (checks && checks->type == SF_JARR && checks->n > 0 && checks->n <= 1000 &&
+      (p->checks = calloc(checks->n, sizeof *p->checks))) {
+    p->nchecks = (unsigned)checks->n;
+    for (size_t i = 0; i < checks->n; i++)
+      p->checks[i] = (struct sf_check){
+          .status = (int)sf_json_int(&checks->items[i], "status", -1),
+          .ms = sf_json_int(&checks->items[i], "ms", 0),
+          .after = sf_json_bool(&checks->items[i], "after_fault", false),
+          .hit = sf_json_bool(&checks->items[i], "hit", false)};
+  }
   p->detail = sf_dup_or_null(sf_json_str(v, "detail", ""));
   p->stderr_tail = sf_dup_or_null(sf_json_str(v, "stderr_tail", ""));
   return 0;
@@ -410,16 +438,21 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
     r->args[r->nargs++] = strdup(args->items[i].str);
   }
   r->check = sf_dup_or_null(sf_json_str(root, "check", NULL));
+  r->peer = sf_dup_or_null(sf_json_str(root, "server", NULL));
   r->calls = sf_dup_or_null(sf_json_str(opt, "calls", NULL));
   r->errnos = sf_dup_or_null(sf_json_str(opt, "errnos", NULL));
-  long long mpc, depth, budget, status;
+  long long mpc, depth, budget, status, checks;
   if (sf_load_opt(opt, "max_per_call", 8, 1, 100000, &mpc, err, errlen) != 0 ||
       sf_load_opt(opt, "depth", 1, 1, 2, &depth, err, errlen) != 0 ||
       sf_load_opt(opt, "budget", 0, 0, 10000000, &budget, err, errlen) != 0 ||
       sf_load_opt(opt, "timeout_ms", 10000, 50, 86400000, &r->timeout_ms, err, errlen) != 0 ||
       sf_load_opt(opt, "expect_status", 0, 0, 255, &status, err, errlen) != 0 ||
-      sf_load_opt(opt, "window_ms", 2000, 1, 86400000, &r->window_ms, err, errlen) != 0)
+      sf_load_opt(opt, "window_ms", 2000, 1, 86400000, &r->window_ms, err, errlen) != 0 ||
+      sf_load_opt(opt, "checks", 2, 1, SF_CHECKS_MAX_OPT, &checks, err, errlen) != 0 ||
+      sf_load_opt(opt, "term_grace_ms", r->timeout_ms < 2000 ? r->timeout_ms : 2000, 0,
+                  r->timeout_ms, &r->term_grace_ms, err, errlen) != 0)
     return -1;
+  r->checks = (unsigned)checks;
   const struct sf_json *kinds = sf_json_get(opt, "kinds");
   r->kinds = kinds ? 0 : SF_KIND_BIT(SF_KIND_ONCE); /* older reports: one failure each */
   for (size_t i = 0; kinds && i < (kinds->type == SF_JARR ? kinds->n : 1); i++) {
@@ -468,6 +501,12 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   b->stdout_stable = sf_json_bool(base, "stdout_stable", false);
   snprintf(b->stdout_hash, sizeof b->stdout_hash, "%s", sf_json_str(base, "stdout_hash", ""));
   b->port = (int)sf_json_int(base, "port", 0);
+  b->check_ms = sf_json_int(base, "check_ms", 0);
+  b->lines_over = sf_json_bool(base, "lines_over", false);
+  const struct sf_json *lines = sf_json_get(base, "lines");
+  for (size_t i = 0; lines && lines->type == SF_JARR && i < lines->n && b->nlines < 64; i++)
+    if (lines->items[i].type == SF_JSTR)
+      b->lines[b->nlines++] = strtoull(lines->items[i].str, NULL, 16);
   if (sf_load_timeline(base, b) != 0) {
     snprintf(err, errlen, "out of memory");
     return -1;

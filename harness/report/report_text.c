@@ -84,6 +84,19 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
             p->detail ? p->detail : "", repro);
   }
   free(repro);
+  size_t nmis = 0;
+  for (size_t i = 0; i < r->npoints; i++) {
+    const struct sf_point *p = &r->points[i];
+    if (!p->done || !p->misleading)
+      continue;
+    char id[32], rules[600];
+    sf_point_id(p, id, sizeof id);
+    sf_point_rules(p, rules, sizeof rules);
+    if (nmis++ == 0)
+      fputs("misleading (a message naming another error than the injected one; not a "
+            "finding):\n", out);
+    fprintf(out, "  #%-6s %-15s %s\n", id, sf_class_name(p->cls), rules);
+  }
   size_t count[SF_NCLASSES] = {0}, done = 0;
   for (size_t i = 0; i < r->npoints; i++)
     if (r->points[i].done) {

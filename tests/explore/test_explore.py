@@ -21,10 +21,11 @@ from strays import strays  # noqa: E402  (sets this test's SF_TEST_TOKEN)
 
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
-CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving",
-           "no-recovery", "spin", "hang", "crash", "sanitizer"]
+CLASSES = ["ok", "not-reached", "error-exit", "mute-exit", "fd-leak", "late-exit",
+           "request-stalled", "request-lost", "silent", "stopped-serving", "no-recovery",
+           "spin", "hang", "crash", "sanitizer"]
 DEFAULT_FINDINGS = {"crash", "sanitizer", "hang", "silent", "stopped-serving", "no-recovery",
-                    "spin"}
+                    "spin", "mute-exit", "request-lost", "request-stalled"}
 
 
 def target(name):
@@ -295,7 +296,7 @@ class ReportTest(Base):
         self.assertEqual(r["total_points"], len(r["points"]))
         keys = ["id", "index", "sub", "faults", "kind", "rules", "class", "finding", "fired",
                 "exit_status", "signal", "spinning", "duration_ms", "cpu_ms", "sockets", "port",
-                "detail", "stderr_tail", "reproducer"]
+                "misleading", "peer_status", "checks", "detail", "stderr_tail", "reproducer"]
         ids = [p["id"] for p in r["points"]]
         self.assertEqual(ids, [str(i) for i in range(1, len(ids) + 1)])
         for p in r["points"]:

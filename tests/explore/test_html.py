@@ -26,9 +26,10 @@ from strays import main as strays_main  # noqa: E402  (sets this test's SF_TEST_
 
 CLI = os.environ.get("SF_CLI", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
-CLASSES = ["ok", "not-reached", "error-exit", "fd-leak", "silent", "stopped-serving",
-           "no-recovery", "spin", "hang", "crash", "sanitizer"]
-MARKS = dict(zip(CLASSES, ".-eLQXRPHCS"))
+CLASSES = ["ok", "not-reached", "error-exit", "mute-exit", "fd-leak", "late-exit",
+           "request-stalled", "request-lost", "silent", "stopped-serving", "no-recovery",
+           "spin", "hang", "crash", "sanitizer"]
+MARKS = dict(zip(CLASSES, ".-eMLTWDQXRPHCS"))
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

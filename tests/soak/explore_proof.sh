@@ -14,7 +14,7 @@ out=$(mktemp "${TMPDIR:-/tmp}/explore-proof.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 start=$(date +%s)
 "$cli" explore --jobs "$jobs" --max-per-call "$max" \
-  --fail-on crash,sanitizer,hang,spin,no-recovery,silent,stopped-serving,fd-leak \
+  --fail-on crash,sanitizer,hang,spin,no-recovery,silent,stopped-serving,fd-leak,mute-exit,request-lost,request-stalled \
   --json "$json" --check "$check {port}" \
   -- "$server" --listen 127.0.0.1:{port} --check-fds >"$out" 2>&1
 rc=$?

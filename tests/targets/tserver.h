@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t ts_stop;
@@ -80,6 +81,18 @@ fail:
   return -1;
 }
 
+/* The start of every test server: PORT from argv, the signals, the listener; exits 1 with a
+ * message when it cannot listen. */
+static inline int ts_start(int argc, char **argv)
+{
+  int port = ts_port(argc, argv);
+  ts_signals();
+  int lfd = ts_listen(port);
+  if (lfd < 0)
+    exit(1);
+  return lfd;
+}
+
 /* Wait until the listener is readable or 200 ms pass (so SIGTERM is seen promptly). */
 static inline int ts_wait(int lfd)
 {
@@ -87,16 +100,54 @@ static inline int ts_wait(int lfd)
   return poll(&p, 1, 200);
 }
 
+static inline long long ts_ms(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A failed recv or send worth trying again: interrupted, out of buffers for a moment, or
+ * EAGAIN before the socket's 2 s timeout can have passed (after it, the peer is too slow). A
+ * short pause, and at most a few times, so that a persistent failure still ends the request. */
+static inline int ts_again(int *tries, long long t0)
+{
+  if (ts_stop || ++*tries > 5)
+    return 0;
+  if (errno == EINTR || errno == ENOBUFS || errno == ENOMEM ||
+      (errno == EAGAIN && ts_ms() - t0 < 1900)) {
+    usleep(10000);
+    return 1;
+  }
+  return 0;
+}
+
+/* The next client of a poll-then-accept loop that shrugs off accept failures; -1 once
+ * SIGTERM came. */
+static inline int ts_next_client(int lfd)
+{
+  while (!ts_stop) {
+    if (ts_wait(lfd) <= 0)
+      continue;
+    int c = accept(lfd, NULL, NULL);
+    if (c >= 0)
+      return c;
+  }
+  return -1;
+}
+
 /* Answer one request on c: read a line, PING -> +PONG. 0, or -1 with a message. */
 static inline int ts_serve(int c)
 {
   char buf[256];
   size_t n = 0;
+  int tries = 0;
+  long long t0 = ts_ms();
   struct timeval tv = {.tv_sec = 2};
   setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   while (n < sizeof buf - 1 && !memchr(buf, '\n', n)) {
     ssize_t r = recv(c, buf + n, sizeof buf - 1 - n, 0);
-    if (r < 0 && errno == EINTR && !ts_stop)
+    if (r < 0 && ts_again(&tries, t0))
       continue;
     if (r < 0) {
       perror("recv");
@@ -109,7 +160,10 @@ static inline int ts_serve(int c)
   static const char pong[] = "+PONG\n", err[] = "-ERR\n";
   const char *reply = strncmp(buf, "PING", 4) == 0 ? pong : err;
   size_t len = strlen(reply);
-  if (send(c, reply, len, 0) != (ssize_t)len) {
+  ssize_t w;
+  while ((w = send(c, reply, len, 0)) < 0 && ts_again(&tries, ts_ms()))
+    ;
+  if (w != (ssize_t)len) {
     perror("send");
     return -1;
   }

@@ -1,6 +1,7 @@
 # Installation, in the GNUInstallDirs places: the sockfault command, libsockfault.so, the
 # public headers, man pages, bash completion, a CMake package (find_package(SockFault):
-# SockFault::shim, SockFault::sockfault, SOCKFAULT_EXECUTABLE, sockfault_add_explore_test)
+# SockFault::shim, SockFault::sockfault, SockFault::fuzz, SOCKFAULT_EXECUTABLE,
+# sockfault_add_explore_test, sockfault_add_fuzz_target)
 # and sockfault.pc. Included last by the top-level CMakeLists.txt: it names targets that
 # the subdirectories define. sockfault-refserver installs itself (harness/refserver/).
 include(CMakePackageConfigHelpers)
@@ -17,8 +18,13 @@ install(TARGETS sockfault EXPORT SockFaultTargets
         PUBLIC_HEADER DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sockfault)
 install(TARGETS sockfault-cli EXPORT SockFaultTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Fault-schedule fuzzing of the users' own targets: <sockfault/fuzz.h>, SockFault::fuzz and
+# SockFault::fuzz_main (a replay main() for builds without a fuzzing engine).
+install(TARGETS sockfault_fuzz sockfault_fuzz_main EXPORT SockFaultTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 # sockfault.h comes with the shim (PUBLIC_HEADER); exit.h documents the command's statuses.
 install(FILES ${PROJECT_SOURCE_DIR}/include/sockfault/exit.h
+              ${PROJECT_SOURCE_DIR}/include/sockfault/fuzz.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sockfault)
 
 install(EXPORT SockFaultTargets NAMESPACE SockFault:: DESTINATION ${SF_CMAKE_INSTALL_DIR})

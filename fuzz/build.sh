@@ -45,11 +45,12 @@ link() { # name objects... [-- extra link flags]
 {
   rules_o=$(objs rules $rules)
   server_o=$(objs refserver $refserver)
-  model_o=$(objs model "$src/fuzz/oracle.c" "$src/fuzz/schedule.c")
+  model_o=$(objs model "$src/fuzz/oracle.c")
+  helper_o=$(objs helper "$src/fuzz/sockfault_fuzz.c") # <sockfault/fuzz.h>; its table: rules_o
   link fuzz_rules $(objs t_rules "$src/fuzz/fuzz_rules.c") $rules_o
   link fuzz_request $(objs t_request "$src/fuzz/fuzz_request.c") $model_o $server_o $rules_o
-  link fuzz_faults $(objs t_faults "$src/fuzz/fuzz_faults.c") $model_o $server_o $rules_o \
-    -Wl,--wrap=malloc,--wrap=free
+  link fuzz_faults $(objs t_faults "$src/fuzz/fuzz_faults.c") $model_o $server_o $helper_o \
+    $rules_o -Wl,--wrap=malloc,--wrap=free
 }
 
 # The shim is preloaded into programs built without sanitizers, so it gets none: not the

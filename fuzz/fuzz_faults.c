@@ -1,29 +1,38 @@
 /*
  * fuzz_faults — the refserver's event loop (harness/refserver/server.c) in-process, with a
- * fault schedule applied by the real shim: libsockfault.so is preloaded (LD_PRELOAD, or
- * AFL_PRELOAD) and steered with sockfault_set_rules(). The input format is in schedule.h.
+ * fault schedule applied by the real shim through the public fuzzing helper
+ * (<sockfault/fuzz.h>, fuzz/sockfault_fuzz.c): libsockfault.so is preloaded (LD_PRELOAD, or
+ * AFL_PRELOAD), or the helper re-executes the target with it found beside itself.
+ *
+ * The input: a fault schedule (fuzz.h format 1, over the calls the server makes once it
+ * runs: recv, send, accept4, accept, setsockopt, shutdown, close), then one byte of this
+ * target's own (bit 0: the connection is loopback TCP through the server's listener, which
+ * brings accept4 and setsockopt into play, else a socketpair adopted by the server; bits 1-4:
+ * the client's chunk size, chunks[]), then the client's stream (at most STREAM_MAX bytes).
  *
  * One input, one fresh server (rs_server_open, no listener or a loopback one), one client:
- *   1. the schedule becomes the shim's rules (after start-up: those calls are not faulted);
+ *   1. the schedule is armed after start-up (start-up calls are not faulted);
  *   2. the client writes its stream chunk by chunk, the server steps (at most a bounded
  *      number of rs_server_step(…, 0) rounds, never waiting), the client reads replies;
  *   3. over a socketpair the client ends its stream (SHUT_WR) and the server finishes.
- * Then, with no rules left, a second client sends PING and must get +PONG, the server is
- * closed, and the process must hold exactly the fds it held before the input.
+ * Then, with the faults off (sockfault_fuzz_end), a second client sends PING and must get
+ * +PONG, the server is closed, and the process must hold exactly the fds it held before.
  *
  * Properties asserted:
  *  - no crash, no undefined behaviour, no leak (ASan, UBSan, LeakSanitizer);
  *  - what the client received is a prefix of the specification's replies (oracle.c), and
- *    all of them when the schedule cannot cost a reply (sched_lossless);
+ *    all of them when the schedule cannot cost a reply (lossless());
  *  - after the faults, a new connection is served: PING gets PONG;
  *  - the fd count is back to its baseline once the server is closed.
  * The client side uses raw system calls, so faults reach the server only; the server's
- * own calls go ASan interceptor -> shim -> libc.
+ * own calls go ASan interceptor -> shim -> libc. A failure prints the schedule as a
+ * `sockfault run -e RULES -- fuzz_faults FILE` line (the helper's crash reporter).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -45,8 +54,8 @@
 #define ASAN_UNPOISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
 #endif
 #include "oracle.h"
-#include "schedule.h"
 #include "server.h"
+#include "sockfault/fuzz.h"
 #include "sockfault/sockfault.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -93,7 +102,7 @@ static int client_connect(struct rs_server *srv, bool loopback)
 }
 
 /* One server round without waiting. A paused listener is resumed: in a fuzz run, time
- * passes between rounds (connections' own pauses are left alone; see sched_lossless). */
+ * passes between rounds (connections' own pauses are left alone; see lossless()). */
 static void step(struct rs_server *srv)
 {
   srv->listen_pause_until = 0;
@@ -176,62 +185,38 @@ void __wrap_free(void *p)
   ASAN_POISON_MEMORY_REGION(&store_block, sizeof store_block);
 }
 
-/* ---- the shim ------------------------------------------------------------------------ */
+/* ---- the schedule --------------------------------------------------------------------- */
 
-/* libsockfault.so beside this program (OSS-Fuzz's $OUT) or in ../lib (a build tree). */
-static int find_shim(char *path, size_t len)
-{
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return -1;
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (slash == NULL)
-    return -1;
-  *slash = '\0';
-  const char *rel[] = {"/libsockfault.so", "/../lib/libsockfault.so"};
-  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-    snprintf(path, len, "%s%s", exe, rel[i]);
-    if (access(path, R_OK) == 0)
-      return 0;
-  }
-  return -1;
-}
+#define STREAM_MAX 16384
+static const size_t chunks[16] = {1, 2, 3, 5, 8, 13, 16, 32, 64, 100, 200, 512, 1024, 1500, 4096,
+                                  STREAM_MAX};
 
-/* Without the shim this target would fuzz without faults: never do that silently. It
- * re-executes itself once with the shim preloaded (engines' runners such as OSS-Fuzz's cannot
- * set LD_PRELOAD; AFL++'s driver starts its fork server only after this function), and stops
- * if the shim cannot be found. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-  (void)argc;
-  if (sockfault_set_rules != NULL && sockfault_reset != NULL && sockfault_injected != NULL)
-    return 0;
-  char shim[PATH_MAX];
-  if (getenv("SF_FUZZ_REEXEC") == NULL &&
-      find_shim(shim, sizeof shim) == 0) {
-    const char *old = getenv("LD_PRELOAD");
-    char pre[2 * PATH_MAX];
-    snprintf(pre, sizeof pre, "%s%s%s", shim, old && *old ? ":" : "", old && *old ? old : "");
-    fprintf(stderr, "fuzz_faults: libsockfault.so is not preloaded; re-executing with "
-                    "LD_PRELOAD=%s\n", pre);
-    setenv("LD_PRELOAD", pre, 1);
-    setenv("SF_FUZZ_REEXEC", "1", 1);
-    execv("/proc/self/exe", *argv);
-    fprintf(stderr, "fuzz_faults: execv /proc/self/exe: %s\n", strerror(errno));
-  }
-  fprintf(stderr, "fuzz_faults: libsockfault.so is not preloaded, so no fault would be "
-                  "injected. Run with LD_PRELOAD=<build>/lib/libsockfault.so "
-                  "(AFL++: AFL_PRELOAD=...).\n");
-  exit(1);
+  sockfault_fuzz_init(argc, argv, "recv,send,accept4,accept,setsockopt,shutdown,close");
+  return 0;
 }
 
-static void set_rules(const char *text)
+/* True if no fault of the schedule may cost the client a reply: each hits once and is
+ * one the server must ride out without losing data (at most two transient recv/send
+ * errnos, EINTR or EAGAIN; any accept, shutdown or close failure). */
+static bool lossless(const struct sockfault_fuzz_schedule *s)
 {
-  char err[512];
-  FZ_CHECK(sockfault_set_rules(text, err, sizeof err) == 0, "rules '%s': %s", text, err);
-  sockfault_reset();
+  unsigned transient = 0;
+  for (unsigned i = 0; i < s->nfaults; i++) {
+    const struct sockfault_fuzz_fault *f = &s->fault[i];
+    /* A failed TCP_NODELAY brings Nagle back: replies wait for ACKs, in wall-clock time. */
+    if (f->onward || strcmp(f->call, "setsockopt") == 0)
+      return false;
+    if (strcmp(f->call, "recv") == 0 || strcmp(f->call, "send") == 0) {
+      if (f->err != EINTR && f->err != EAGAIN)
+        return false;
+      transient++;
+    }
+  }
+  /* Three fruitless rounds in a row pause a connection for RS_RETRY_PAUSE_MS of wall-clock
+   * time, which a bounded run does not wait for: that is a delay, not a loss. */
+  return transient < 3;
 }
 
 static struct oracle model;
@@ -240,9 +225,32 @@ static struct oracle model;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  struct schedule s;
-  sched_decode(&s, data, size);
   const int fds_before = count_fds();
+  struct rs_server srv;
+  struct rs_config cfg = RS_CONFIG_DEFAULT;
+  cfg.max_conns = 4;
+  cfg.quiet = getenv("SF_FUZZ_VERBOSE") == NULL; /* the server's log, when reproducing */
+  /* The server is opened before the faults are armed, so this target's own byte is read
+   * from behind the schedule first. */
+  const size_t at = sockfault_fuzz_schedule_size(data, size);
+  const uint8_t conf = at < size ? data[at] : 0;
+  struct {
+    bool loopback;
+    size_t chunk;
+    const char *stream;
+    size_t stream_len;
+  } s = {.loopback = conf & 1, .chunk = chunks[(conf >> 1) & 15]};
+  if (!s.loopback)
+    cfg.host[0] = '\0';
+  sockfault_fuzz_end(); /* start-up is not faulted */
+  FZ_CHECK(rs_server_open(&srv, &cfg) == 0, "rs_server_open: %s", rs_server_error(&srv));
+  size_t rest_len;
+  const uint8_t *rest = sockfault_fuzz_begin(data, size, &rest_len);
+  const char *rules = sockfault_fuzz_rules();
+  s.stream = rest_len > 0 ? (const char *)rest + 1 : "";
+  s.stream_len = rest_len > 0 ? rest_len - 1 : 0;
+  if (s.stream_len > STREAM_MAX)
+    s.stream_len = STREAM_MAX;
 
   /* The replies a correct server gives this stream. */
   struct oracle *o = &model;
@@ -250,16 +258,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct fz_buf want = {0}, got = {0};
   bool quit;
   oracle_stream(o, s.stream, s.stream_len, &want, &quit);
-
-  struct rs_server srv;
-  struct rs_config cfg = RS_CONFIG_DEFAULT;
-  cfg.max_conns = 4;
-  cfg.quiet = getenv("SF_FUZZ_VERBOSE") == NULL; /* the server's log, when reproducing */
-  if (!s.loopback)
-    cfg.host[0] = '\0';
-  set_rules("");
-  FZ_CHECK(rs_server_open(&srv, &cfg) == 0, "rs_server_open: %s", rs_server_error(&srv));
-  set_rules(s.rules);
 
   int fd = client_connect(&srv, s.loopback);
   FZ_CHECK(fd >= 0, "a new connection was refused: %s", rs_server_error(&srv));
@@ -300,19 +298,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   FZ_CHECK(got.len <= want.len && (got.len == 0 || memcmp(got.p, want.p, got.len) == 0),
            "under '%s' the client got replies the specification does not give:\n  got  "
-           "'%.*s'\n  want '%.*s'", s.rules, (int)(got.len < 200 ? got.len : 200), got.p,
+           "'%.*s'\n  want '%.*s'", rules, (int)(got.len < 200 ? got.len : 200), got.p,
            (int)(want.len < 200 ? want.len : 200), want.p ? want.p : "");
-  if (sched_lossless(&s))
+  if (lossless(sockfault_fuzz_schedule()))
     FZ_CHECK(got.len == want.len && (closed || s.loopback),
              "under '%s' (%llu injected, none that may cost a reply) the client got %zu of %zu "
-             "bytes%s", s.rules, sockfault_injected(), got.len, want.len,
+             "bytes%s", rules, sockfault_injected(), got.len, want.len,
              closed ? "" : " and the connection stayed open");
 
   /* After the faults: a new client is served. */
   raw_close(fd);
-  set_rules("");
+  sockfault_fuzz_end();
   fd = client_connect(&srv, s.loopback);
-  FZ_CHECK(fd >= 0, "after '%s' a new connection was refused: %s", s.rules,
+  FZ_CHECK(fd >= 0, "after '%s' a new connection was refused: %s", rules,
            rs_server_error(&srv));
   FZ_CHECK(raw_write(fd, "PING\n", 5) == 5, "client write: %s", strerror(errno));
   struct fz_buf pong = {0};
@@ -321,14 +319,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     client_drain(fd, &pong);
   }
   FZ_CHECK(pong.len == 6 && memcmp(pong.p, "+PONG\n", 6) == 0,
-           "after '%s' PING got '%.*s' instead of +PONG", s.rules, (int)pong.len,
+           "after '%s' PING got '%.*s' instead of +PONG", rules, (int)pong.len,
            pong.p ? pong.p : "");
   raw_close(fd);
   rs_server_close(&srv);
   FZ_CHECK(!store_busy, "rs_server_close did not free the store");
 
   const int fds_after = count_fds();
-  FZ_CHECK(fds_after == fds_before, "after '%s' the process holds %d fds, %d before", s.rules,
+  FZ_CHECK(fds_after == fds_before, "after '%s' the process holds %d fds, %d before", rules,
            fds_after, fds_before);
   fz_buf_free(&want);
   fz_buf_free(&got);

@@ -104,6 +104,12 @@ static void decode(struct sockfault_fuzz_schedule *s, const int *ids, unsigned n
   s->rest_size = size - at;
 }
 
+size_t sockfault_fuzz_schedule_size(const uint8_t *data, size_t size)
+{
+  size_t n = size ? 1 + 3 * (size_t)(data[0] & 7u) : 0;
+  return n < size ? n : size;
+}
+
 int sockfault_fuzz_decode(struct sockfault_fuzz_schedule *s, const char *calls,
                           const uint8_t *data, size_t size, char *err, size_t errlen)
 {
@@ -143,7 +149,7 @@ void sockfault_fuzz_report(void)
     put(")");
   }
   put("\nsockfault-fuzz: reproduce: sockfault run ");
-  if (*rules && !g.outside) {
+  if (*rules && g.outside_buf != g.outside) { /* not for a rules file: its text has lines */
     put("-e '");
     put(rules);
     put("' ");

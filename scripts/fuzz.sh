@@ -3,8 +3,14 @@
 # inputs with a note of how they were found; a summary (execs/s, coverage, crashes) ends it.
 #   scripts/fuzz.sh TARGET [--engine libfuzzer|afl] [--time SECONDS] [--jobs N]
 #                          [--out DIR] [--regress-dir DIR] [--seed-dir DIR] [--build DIR] [--no-build]
+#   scripts/fuzz.sh --exe PATH [--shim PATH] [--dict FILE] [the options above]
 #   TARGET       rules | request | faults | faults_planted | refserver (afl only: the real
 #                sockfault-refserver binary fed from stdin through fuzz/afl_desock.c)
+#   --exe        your own target, built with sockfault_add_fuzz_target (<sockfault/fuzz.h>)
+#                for the engine: run with the shim preloaded, no build; crashes go to
+#                OUT/regressions unless --regress-dir, seeds from --seed-dir
+#   --shim       libsockfault.so for --exe (default: $SOCKFAULT_SHIM, else build/lib's)
+#   --dict       a libFuzzer/AFL++ dictionary for --exe
 #   --engine     libfuzzer (default; build-asan/) or afl (AFL++, build-afl/ by afl-clang-fast)
 #   --time       seconds of fuzzing (default 60)
 #   --jobs       parallel fuzzers (default 1): libFuzzer -fork=N, AFL++ one -M and N-1 -S
@@ -15,36 +21,49 @@
 #   --build DIR  build tree to use; --no-build: use it as it is
 # Exit status: 0 no crash, 3 crashes found (and saved), 1 error, 2 bad usage.
 set -euo pipefail
+caller=$PWD # paths given on the command line are the caller's
 cd "$(dirname "$0")/.."
 root=$PWD
 
-usage() { sed -n '2,17p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,22p' "$0"; exit "${1:-0}"; }
+abs() { [[ -z $1 || $1 == /* ]] && echo "$1" || echo "$caller/$1"; }
 die() { echo "fuzz.sh: $*" >&2; exit 1; }
 
 target="" engine=libfuzzer time=60 jobs=1 out="" regress="" seeddir="" build="" nobuild=0
+userexe="" usershim=${SOCKFAULT_SHIM:-} userdict=""
 while (($#)); do
   case "$1" in
     --help|-h) usage 0 ;;
     --engine) engine=${2:?}; shift ;;
     --time) time=${2:?}; shift ;;
     --jobs) jobs=${2:?}; shift ;;
-    --out) out=${2:?}; shift ;;
-    --regress-dir) regress=${2:?}; shift ;;
-    --seed-dir) seeddir=${2:?}; shift ;;
-    --build) build=${2:?}; shift ;;
+    --out) out=$(abs "${2:?}"); shift ;;
+    --regress-dir) regress=$(abs "${2:?}"); shift ;;
+    --seed-dir) seeddir=$(abs "${2:?}"); shift ;;
+    --build) build=$(abs "${2:?}"); shift ;;
     --no-build) nobuild=1 ;;
+    --exe) userexe=$(abs "${2:?}"); shift ;;
+    --shim) usershim=$(abs "${2:?}"); shift ;;
+    --dict) userdict=$(abs "${2:?}"); shift ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; usage 2 ;;
     *) [[ -z $target ]] || usage 2; target=${1#fuzz_} ;;
   esac
   shift
 done
+if [[ -n $userexe ]]; then
+  [[ -z $target ]] || { echo "fuzz.sh: a TARGET or --exe, not both" >&2; exit 2; }
+  [[ -x $userexe && -f $userexe ]] || die "--exe $userexe: not an executable"
+  target=$(basename "$userexe")
+fi
 [[ -n $target ]] || usage 2
 [[ $time =~ ^[0-9]+$ && $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --time and --jobs take numbers" >&2; exit 2; }
 case "$engine" in libfuzzer|afl) ;; *) echo "fuzz.sh: --engine libfuzzer or afl" >&2; exit 2 ;; esac
 
 # target -> binary, seeds, dictionary, whether the shim is preloaded
 preload="" args=()
-case "$target" in
+[[ -n $userexe ]] && target_kind=exe || target_kind=$target
+case "$target_kind" in
+  exe) bin=$target seeds="" dict="" preload=shim nobuild=1 ;;
   rules) bin=fuzz_rules seeds=rules dict=rules ;;
   request) bin=fuzz_request seeds=request dict=request ;;
   faults) bin=fuzz_faults seeds=faults dict=request preload=shim ;;
@@ -79,13 +98,17 @@ if ((!nobuild)); then
     die "building $bin in $build failed"
 fi
 exe=$build/bin/$bin
+[[ -z $userexe ]] || exe=$(realpath "$userexe")
 [[ -x $exe ]] || die "$exe not built"
 case "$preload" in
-  shim) lib=$build/lib/libsockfault.so ;;
+  shim) lib=${usershim:-$build/lib/libsockfault.so} ;;
   desock) lib=$build/lib/libsf_afl_desock.so ;;
   *) lib="" ;;
 esac
-[[ -z $lib || -f $lib ]] || die "$lib not built"
+if [[ -n $lib ]]; then
+  [[ -f $lib ]] || die "$lib not found${userexe:+ (name the shim with --shim)}"
+  lib=$(realpath "$lib")
+fi
 
 # ---- campaign directory ---------------------------------------------------------------------
 start=$(date +%s)
@@ -93,12 +116,13 @@ out=${out:-campaigns/$target-$engine-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 if [[ -z $regress ]]; then
-  [[ $target == faults_planted ]] && regress=$out/regressions || regress=$root/corpus/regressions/$target
+  [[ $target == faults_planted || -n $userexe ]] && regress=$out/regressions || regress=$root/corpus/regressions/$target
 fi
 mkdir -p "$regress" "$out/seeds" "$out/crashes" "$out/minimized"
 regress=$(cd "$regress" && pwd)
 # Seeds: the corpus and every regression input so far (notes are not inputs).
 seedfiles=("$root/corpus/$seeds"/* "$root/corpus/regressions/${target%_planted}"/*)
+[[ -z $userexe ]] || seedfiles=()
 [[ -z $seeddir ]] || seedfiles=("$seeddir"/*)
 for f in "${seedfiles[@]}"; do
   [[ -f $f && $f != *.note ]] || continue
@@ -108,14 +132,17 @@ for f in "${seedfiles[@]}"; do
   (($(stat -c %s "$f") > 4096)) && continue
   cp "$f" "$out/seeds/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
+# An empty start: one input with no fault and nothing else (AFL++ needs one).
+[[ -n $(ls -A "$out/seeds") ]] || printf '\0' >"$out/seeds/empty"
 dictf=$root/fuzz/$dict.dict
+[[ -z $userexe ]] || dictf=$userdict
 echo "fuzz.sh: $target with $engine, ${time}s, $jobs job(s): $out"
 
 # ---- fuzz -----------------------------------------------------------------------------------
 if [[ $engine == libfuzzer ]]; then
   mkdir -p "$out/corpus"
-  lf=(-max_total_time="$time" -print_final_stats=1 -artifact_prefix="$out/crashes/" -dict="$dictf"
-      -timeout=10 -rss_limit_mb=2048)
+  lf=(-max_total_time="$time" -print_final_stats=1 -artifact_prefix="$out/crashes/"
+      ${dictf:+-dict="$dictf"} -timeout=10 -rss_limit_mb=2048)
   ((jobs > 1)) && lf+=(-fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   env ${lib:+LD_PRELOAD=$lib} ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16}" \
     timeout -k 10 $((time + 120)) "$exe" "${lf[@]}" "$out/corpus" "$out/seeds" >"$out/fuzz.log" 2>&1 || true
@@ -123,7 +150,7 @@ else
   export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1
   export AFL_TRY_AFFINITY=1 AFL_NO_WARN_INSTABILITY=1
   [[ -n $lib ]] && export AFL_PRELOAD=$lib
-  afl=(-i "$out/seeds" -o "$out/afl" -x "$dictf" -V "$time" -t 2000)
+  afl=(-i "$out/seeds" -o "$out/afl" ${dictf:+-x "$dictf"} -V "$time" -t 2000)
   pids=()
   for ((j = 2; j <= jobs; j++)); do
     timeout -k 10 $((time + 120)) afl-fuzz -S "s$j" "${afl[@]}" -- "$exe" "${args[@]}" >"$out/afl-s$j.log" 2>&1 &
@@ -176,6 +203,10 @@ for f in "$out"/crashes/*; do
   else
     repro="${lib:+LD_PRELOAD=${lib#$root/} }${exe#$root/} ${dest#$root/}"
   fi
+  # <sockfault/fuzz.h> targets print their schedule as a `sockfault run -e RULES` line.
+  rules=$(grep -m1 '^sockfault-fuzz: fault schedule of the input: ' "$min.out" | cut -d' ' -f7- || true)
+  sfrun=$(grep -m1 '^sockfault-fuzz: reproduce: ' "$min.out" | sed 's/^sockfault-fuzz: reproduce: //' || true)
+  sfrun=${sfrun/% CRASH-FILE/ $dest}
   cat >"$dest.note" <<EOF
 target:     $target ($bin)
 found:      $(date -u +%Y-%m-%dT%H:%M:%SZ) by scripts/fuzz.sh $target --engine $engine --time $time --jobs $jobs, about ${after}s into the campaign
@@ -183,6 +214,8 @@ campaign:   $out (artifact $name, $(stat -c %s "$f") bytes, minimised to $(stat 
 failure:    $sig
 reproduce:  $repro
 EOF
+  [[ -z $rules ]] || echo "rules:      $rules" >>"$dest.note"
+  [[ -z $sfrun ]] || echo "with rules: $sfrun" >>"$dest.note"
   saved=$((saved + 1))
   echo "fuzz.sh: new crash saved as $dest"
 done

@@ -109,6 +109,10 @@ const char *sockfault_fuzz_rules(void);
 int sockfault_fuzz_decode(struct sockfault_fuzz_schedule *s, const char *calls,
                           const uint8_t *data, size_t size, char *err, size_t errlen);
 
+/* How many bytes at the front of data the schedule takes (1 + 3n, at most size): for a
+ * target that reads its own bytes before sockfault_fuzz_begin, e.g. to set up unfaulted. */
+size_t sockfault_fuzz_schedule_size(const uint8_t *data, size_t size);
+
 /* Prints the rule text and how to reproduce to stderr (what a crash prints). */
 void sockfault_fuzz_report(void);
 

@@ -28,5 +28,11 @@ found=$(find "$out/regressions" -type f ! -name '*.note' | head -1)
 cat "$found.note"
 grep -q 'fds_after == fds_before' "$found.note" || { echo "planted: found something else" >&2; exit 1; }
 LD_PRELOAD=$shim "$planted" "$found" >/dev/null 2>&1 && { echo "planted: the saved input does not reproduce" >&2; exit 1; }
+# the note's `sockfault run -e RULES` line (<sockfault/fuzz.h>'s reproducer) reproduces too
+sfrun=$(sed -n 's/^with rules: sockfault run //p' "$found.note")
+[[ $sfrun == "-e '"*"' -- "* ]] || { echo "planted: no 'with rules: sockfault run -e' line in the note" >&2; exit 1; }
+rules=${sfrun#-e \'} rules=${rules%%\' -- *}
+"$build/bin/sockfault" run -e "$rules" -- "$planted" "$found" >/dev/null 2>&1 &&
+  { echo "planted: sockfault run -e '$rules' does not reproduce" >&2; exit 1; }
 LD_PRELOAD=$shim "$real" "$found" >/dev/null 2>&1 || { echo "planted: the real server fails the saved input" >&2; exit 1; }
 echo "planted: found, saved and reproduced; campaign (fuzzing, minimising, saving) took $((t1 - t0))s"

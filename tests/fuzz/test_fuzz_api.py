@@ -107,6 +107,7 @@ class FuzzApi(unittest.TestCase):
         self.assertEqual(r.stdout.split(), ["1:EMFILE", "2:ok"], r.stderr)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("(from SOCKFAULT)", r.stderr)
+        self.assertIn(f"sockfault run -e '{rules}' -- ", r.stderr)
 
     def test_outside_rules_win(self):
         # sockfault run's rules replace the input's schedule, and count from begin

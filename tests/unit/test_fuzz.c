@@ -28,6 +28,7 @@ static void check_schedule(const struct sockfault_fuzz_schedule *s, const char *
   CHECK_EQ(s->nfaults, size ? data[0] & 7 : 0);
   size_t want_at = 1 + 3 * (size_t)s->nfaults;
   CHECK_EQ(s->rest_size, size > want_at ? size - want_at : 0);
+  CHECK_EQ(sockfault_fuzz_schedule_size(data, size), size - s->rest_size);
   if (size > want_at)
     CHECK(s->rest == data + want_at);
   struct sf_ruleset rs;

@@ -31,14 +31,21 @@ install(EXPORT SockFaultTargets NAMESPACE SockFault:: DESTINATION ${SF_CMAKE_INS
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/SockFaultConfig.cmake.in
   ${PROJECT_BINARY_DIR}/cmake/SockFaultConfig.cmake
   INSTALL_DESTINATION ${SF_CMAKE_INSTALL_DIR}
-  PATH_VARS CMAKE_INSTALL_BINDIR)
+  PATH_VARS CMAKE_INSTALL_BINDIR CMAKE_INSTALL_DATADIR)
 # 0.x: a minor release may change the rule language or the report schema.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/SockFaultConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/cmake/SockFaultConfig.cmake
               ${PROJECT_BINARY_DIR}/cmake/SockFaultConfigVersion.cmake
               ${PROJECT_SOURCE_DIR}/cmake/SockFaultExplore.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/SockFaultFuzz.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/SockFaultFuzzRun.cmake
         DESTINATION ${SF_CMAKE_INSTALL_DIR})
+# <sockfault/fuzz.h>'s schedule dictionary and seed schedules (format 1 prefixes).
+install(FILES ${PROJECT_SOURCE_DIR}/fuzz/schedule.dict
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/sockfault/fuzz)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/corpus/schedules
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/sockfault/fuzz)
 
 # pkg-config: paths relative to the .pc file, so an installed tree can be moved.
 file(RELATIVE_PATH SF_PC_PREFIX_FROM_PCDIR

@@ -36,16 +36,24 @@ function(_sockfault_shell_quote out word)
   endif()
 endfunction()
 
+# After cmake_parse_arguments(… SF …) in FN: no unknown argument, every REQUIRED one given.
+macro(_sockfault_check_args fn)
+  if(SF_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "${fn}: unknown arguments: ${SF_UNPARSED_ARGUMENTS}")
+  endif()
+  foreach(_sf_req ${ARGN})
+    if(NOT SF_${_sf_req})
+      string(REPLACE ";" " and " _sf_all "${ARGN}")
+      message(FATAL_ERROR "${fn}: ${_sf_all} are required")
+    endif()
+  endforeach()
+endmacro()
+
 function(sockfault_add_explore_test)
   cmake_parse_arguments(PARSE_ARGV 0 SF "BY_SITE;QUIET"
     "NAME;TIMEOUT;JOBS;MAX_PER_CALL;DEPTH;BUDGET;EXPECT_STATUS;REQUIRE_POINTS;REPORT_DIR;WORKING_DIRECTORY;TEST_TIMEOUT"
     "COMMAND;CHECK;ERRNOS;CALLS;FAIL_ON;EXPLORE_ARGS;LABELS")
-  if(SF_UNPARSED_ARGUMENTS)
-    message(FATAL_ERROR "sockfault_add_explore_test: unknown arguments: ${SF_UNPARSED_ARGUMENTS}")
-  endif()
-  if(NOT SF_NAME OR NOT SF_COMMAND)
-    message(FATAL_ERROR "sockfault_add_explore_test: NAME and COMMAND are required")
-  endif()
+  _sockfault_check_args(sockfault_add_explore_test NAME COMMAND)
   if(NOT SOCKFAULT_EXECUTABLE)
     message(FATAL_ERROR "sockfault_add_explore_test(${SF_NAME}): SOCKFAULT_EXECUTABLE is not "
                         "set; call find_package(SockFault REQUIRED) first")

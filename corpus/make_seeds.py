@@ -169,7 +169,7 @@ def fault_seeds(calls):
         "recv-eintr": S([("recv", "EINTR", 1, False)], every, chunk=8),
         "recv-eagain-twice": S([("recv", "EAGAIN", 1, False), ("recv", "EAGAIN", 3, False)], every,
                                chunk=2),
-        "recv-eintr-onward": S([("recv", "EINTR", 2, True)], every, chunk=13),
+        "recv-eintr-2": S([("recv", "EINTR", 2, False)], every, chunk=13),
         "send-epipe": S([("send", "EPIPE", 1, False)], every),
         "send-eagain": S([("send", "EAGAIN", 2, False)], "GET x\n" * 20, chunk=13),
         "accept4-emfile": S([("accept4", "EMFILE", 1, False)], every, loopback=True),

@@ -91,8 +91,10 @@ static void decode(struct sockfault_fuzz_schedule *s, const int *ids, unsigned n
     struct sockfault_fuzz_fault *f = &s->fault[i];
     f->call = c->name;
     f->when = 1u + (b[1] % sf_when_range);
-    f->onward = (b[1] & 0x80) != 0;
     f->err = c->errnos[b[2] % c->nerrnos].err;
+    /* Retrying EINTR or EAGAIN is correct, and under "from N on" it would never end. */
+    f->onward = (b[1] & 0x80) != 0 && f->err != EINTR && f->err != EAGAIN &&
+                f->err != EWOULDBLOCK;
     f->err_name = sf_errno_name(f->err);
     /* 7 faults of at most ~50 characters each: the buffer cannot overflow (fuzz.h). */
     int w = snprintf(s->rules + used, sizeof s->rules - used, "%s%s:error=%s:when=%u%s",

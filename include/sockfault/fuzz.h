@@ -21,7 +21,9 @@
  *   byte 0        bits 0-2  n, the number of faults (0-7); bits 3-7 are not used by format 1
  *   n x 3 bytes   call      index into the target's call list (modulo its length)
  *                 when      bits 0-3: N = 1 + value (1..16); bit 7: every occurrence from
- *                           the Nth on ("when=N+"), else the Nth only; bits 4-6 not used
+ *                           the Nth on ("when=N+"), else the Nth only; bits 4-6 not used.
+ *                           EINTR and EAGAIN are always the Nth only: retrying them is
+ *                           correct, and "from N on" would retry for ever
  *                 errno     index into the call's documented errnos, in `sockfault errnos`
  *                           order (modulo their count)
  *   the rest      the target's own input (returned by sockfault_fuzz_begin)
@@ -51,6 +53,7 @@
  * LD_PRELOAD=$(gcc -print-file-name=libasan.so):libsockfault.so.
  *
  * Threads: call these while no other thread of the target makes socket calls.
+ * Built with -DSOCKFAULT_FUZZ_OFF, begin/end/init/rules become pass-through inlines.
  */
 #ifndef SOCKFAULT_FUZZ_H
 #define SOCKFAULT_FUZZ_H
@@ -84,6 +87,7 @@ struct sockfault_fuzz_schedule {
   size_t rest_size;
 };
 
+#ifndef SOCKFAULT_FUZZ_OFF
 /* Optional, from LLVMFuzzerInitialize (argc/argv may be NULL): the calls a schedule picks
  * from ("recv,send,accept4"; NULL: every call of the table), the shim check (re-executing
  * with it preloaded when argv is given and a shim is found) and the crash reporter. Aborts
@@ -115,6 +119,24 @@ size_t sockfault_fuzz_schedule_size(const uint8_t *data, size_t size);
 
 /* Prints the rule text and how to reproduce to stderr (what a crash prints). */
 void sockfault_fuzz_report(void);
+
+#else
+/* -DSOCKFAULT_FUZZ_OFF: the same target without faults or shim (the whole input is the
+ * target's), to measure what the schedule costs (bench/fuzz_own.sh) or to fuzz plainly. */
+static inline void sockfault_fuzz_init(int *argc, char ***argv, const char *calls)
+{
+  (void)argc, (void)argv, (void)calls;
+}
+static inline const uint8_t *sockfault_fuzz_begin(const uint8_t *data, size_t size,
+                                                  size_t *rest_size)
+{
+  if (rest_size)
+    *rest_size = size;
+  return data;
+}
+static inline void sockfault_fuzz_end(void) {}
+static inline const char *sockfault_fuzz_rules(void) { return ""; }
+#endif
 
 /* A target's own assertion: prints what broke, then aborts (the crash reporter adds the
  * schedule). Stays on under NDEBUG. */

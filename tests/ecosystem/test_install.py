@@ -41,7 +41,9 @@ def run(*cmd, check=True, **kw):
     return p
 
 
-class Installed(unittest.TestCase):
+class InstalledPrefix(unittest.TestCase):
+    """sockfault installed into a fresh temp prefix for the class's tests (no tests of its
+    own: tests/fuzz/test_fuzz_example.py builds on it too)."""
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sf-eco-")
@@ -60,12 +62,19 @@ class Installed(unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.prefix, *parts)
 
+
+class Installed(InstalledPrefix):
     def test_layout(self):
         for rel in ["bin/sockfault", f"{self.libdir}/libsockfault.so",
                     "include/sockfault/sockfault.h", "include/sockfault/exit.h",
                     f"{self.libdir}/cmake/SockFault/SockFaultConfig.cmake",
                     f"{self.libdir}/cmake/SockFault/SockFaultConfigVersion.cmake",
                     f"{self.libdir}/cmake/SockFault/SockFaultExplore.cmake",
+                    f"{self.libdir}/cmake/SockFault/SockFaultFuzz.cmake",
+                    f"{self.libdir}/cmake/SockFault/SockFaultFuzzRun.cmake",
+                    "include/sockfault/fuzz.h", f"{self.libdir}/libsockfault_fuzz.a",
+                    f"{self.libdir}/libsockfault_fuzz_main.a",
+                    "share/sockfault/fuzz/schedule.dict", "share/sockfault/fuzz/schedules/none",
                     f"{self.libdir}/pkgconfig/sockfault.pc",
                     "share/man/man1/sockfault.1", "share/man/man7/sockfault-rules.7",
                     "share/bash-completion/completions/sockfault"]:
@@ -169,6 +178,33 @@ class Installed(unittest.TestCase):
         self.assertGreater(len(cases), 10)
         self.assertEqual(root.findall(".//failure"), [])
         self.assertTrue(os.path.isfile(junit.replace(".junit.xml", ".json")))
+
+    def test_example_lineclient(self):
+        # with the default compiler: no fuzzing engine, so a replay-only target; its replay
+        # test runs the corpus with the shim preloaded
+        out = self.build(os.path.join(SOURCE, "examples", "lineclient"), "lineclient")
+        p = run(CTEST, "--test-dir", out, "--output-on-failure", check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("fuzz_lineclient_replay", p.stdout)
+        shown = json.loads(run(CTEST, "--test-dir", out, "--show-only=json-v1").stdout)
+        tests = {t["name"]: t for t in shown["tests"]}
+        props = {p["name"]: p["value"] for p in tests["fuzz_lineclient_replay"]["properties"]}
+        pre = [e for e in props["ENVIRONMENT"] if e.startswith("LD_PRELOAD=")]
+        self.assertTrue(pre and os.path.samefile(pre[0].split("=", 1)[1],
+                                                 self.path(self.libdir, "libsockfault.so")))
+        # the replay-only program runs each input it is given, once
+        one = os.path.join(self.tmp, "lineclient-input")
+        with open(one, "wb") as f:  # no fault, one line
+            f.write(b"\x00hello\n")
+        env = clean_env(LD_PRELOAD=self.path(self.libdir, "libsockfault.so"))
+        exe = os.path.join(out, "fuzz_lineclient")
+        p = run(exe, one, check=False, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Running: " + one, p.stderr)
+        # and without the shim it refuses rather than run unfaulted
+        p = run(exe, one, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("libsockfault.so is not preloaded", p.stderr)
 
     def test_example_echo_with_a_bug_fails(self):
         out = self.build(os.path.join(SOURCE, "examples", "echo"), "echo-bug", "-DECHO_BUG=ON")

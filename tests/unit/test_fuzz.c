@@ -50,6 +50,7 @@ static void check_schedule(const struct sockfault_fuzz_schedule *s, const char *
     CHECK(sf_errno_documented(id, f->err));
     CHECK_STR(f->err_name, sf_errno_name(f->err));
     CHECK(f->when >= 1 && f->when <= 16);
+    CHECK(!f->onward || (f->err != EINTR && f->err != EAGAIN));
     CHECK_EQ(rs.rule[i].calls, SF_CALL_BIT(id));
     CHECK_EQ(rs.rule[i].err, f->err);
     CHECK_EQ(rs.rule[i].first, f->when);
@@ -66,14 +67,14 @@ int main(void)
   const int recv_id = id_of("recv"), send_id = id_of("send");
   const uint8_t in[] = {0x02 | 0xf8, /* bits 3-7 unused */
                         0, 0x00, 0,  /* recv, when=1, first errno */
-                        3, 0x81, 1,  /* 3 % 2 = send, when=2 onward, second errno */
+                        3, 0x81, 2,  /* 3 % 2 = send, when=2 onward, third errno */
                         'x', 'y'};
   CHECK_EQ(sockfault_fuzz_decode(&s, "recv,send", in, sizeof in, err, sizeof err), 0);
   CHECK_EQ(s.nfaults, 2);
   char want[256];
   snprintf(want, sizeof want, "recv:error=%s:when=1;send:error=%s:when=2+",
            sf_errno_name(sf_calls[recv_id].errnos[0].err),
-           sf_errno_name(sf_calls[send_id].errnos[1].err));
+           sf_errno_name(sf_calls[send_id].errnos[2].err));
   CHECK_STR(s.rules, want);
   CHECK_EQ(s.rest_size, 2);
   CHECK(s.rest == in + 7);
@@ -83,6 +84,18 @@ int main(void)
   CHECK_EQ(s.fault[0].when, 16);
   CHECK_EQ(s.fault[0].onward, 0);
   CHECK_EQ(s.fault[0].err, sf_calls[recv_id].errnos[1].err);
+
+  /* EINTR and EAGAIN "from N on" would be retried for ever: they hit the Nth only. */
+  const int transient[] = {EINTR, EAGAIN};
+  for (int t = 0; t < 2; t++) {
+    int idx = sf_errno_index(recv_id, transient[t]);
+    CHECK(idx >= 0);
+    const uint8_t in5[] = {1, 0, 0x82, (uint8_t)idx};
+    CHECK_EQ(sockfault_fuzz_decode(&s, "recv", in5, sizeof in5, err, sizeof err), 0);
+    CHECK_EQ(s.fault[0].err, transient[t]);
+    CHECK_EQ(s.fault[0].onward, 0);
+    CHECK_EQ(s.fault[0].when, 3);
+  }
 
   /* The default list is the table, in its order. */
   const uint8_t in3[] = {1, (uint8_t)SF_ID_accept4, 0, 0};

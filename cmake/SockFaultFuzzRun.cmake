@@ -1,0 +1,67 @@
+# The tests of sockfault_add_fuzz_target (SockFaultFuzz.cmake), run as cmake -P:
+#   -DMODE=replay -DEXE=<target> -DENGINE=<libfuzzer|afl|none> -DCORPUS=<dir;...>
+#       the target once on every file of CORPUS (files named *.note are notes, not inputs)
+#   -DMODE=smoke  ... -DSECONDS=<s> -DWORK=<dir> [-DDICT=<file>]
+#       libFuzzer for SECONDS from CORPUS into WORK/corpus; a crash fails, with its log
+# The shim comes from the test's environment (LD_PRELOAD).
+cmake_minimum_required(VERSION 3.16)
+
+function(tail_of text out)
+  string(LENGTH "${text}" len)
+  if(len GREATER 6000)
+    math(EXPR from "${len} - 6000")
+    string(SUBSTRING "${text}" ${from} -1 text)
+  endif()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+if(MODE STREQUAL "replay")
+  set(files)
+  foreach(dir IN LISTS CORPUS)
+    file(GLOB_RECURSE found LIST_DIRECTORIES false "${dir}/*")
+    foreach(f IN LISTS found)
+      get_filename_component(name "${f}" NAME)
+      if(NOT name MATCHES "(^\\.|\\.note$)")
+        list(APPEND files "${f}")
+      endif()
+    endforeach()
+  endforeach()
+  list(LENGTH files n)
+  if(n EQUAL 0)
+    message(FATAL_ERROR "replay: no inputs in ${CORPUS}")
+  endif()
+  list(SORT files)
+  # libFuzzer runs file arguments once each; AFL++'s driver and fuzz_main take files alone.
+  set(opts)
+  if(ENGINE STREQUAL "libfuzzer")
+    set(opts -runs=1)
+  endif()
+  execute_process(COMMAND "${EXE}" ${opts} ${files} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE out TIMEOUT 240)
+  if(NOT rc EQUAL 0)
+    tail_of("${out}" out)
+    message(FATAL_ERROR "${out}\nreplay: ${EXE} failed (${rc}) on one of ${n} inputs")
+  endif()
+  message(STATUS "replay: ${n} inputs, no failure")
+elseif(MODE STREQUAL "smoke")
+  file(REMOVE_RECURSE "${WORK}")
+  file(MAKE_DIRECTORY "${WORK}/corpus" "${WORK}/crashes")
+  set(opts -max_total_time=${SECONDS} -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
+      -artifact_prefix=${WORK}/crashes/)
+  if(DICT)
+    list(APPEND opts -dict=${DICT})
+  endif()
+  math(EXPR limit "${SECONDS} * 4 + 60")
+  execute_process(COMMAND "${EXE}" ${opts} "${WORK}/corpus" ${CORPUS} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT ${limit})
+  file(WRITE "${WORK}/fuzz.log" "${out}")
+  string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" execs "${out}")
+  if(NOT rc EQUAL 0)
+    tail_of("${out}" out)
+    message(FATAL_ERROR "${out}\nsmoke: ${EXE} found a crash (exit ${rc}); the input is in "
+                        "${WORK}/crashes/, its reproducer in the sockfault-fuzz lines above")
+  endif()
+  message(STATUS "smoke: ${SECONDS}s, ${execs}, no crash")
+else()
+  message(FATAL_ERROR "SockFaultFuzzRun.cmake: MODE replay or smoke")
+endif()

@@ -654,12 +654,14 @@ void sf_runres_free(struct sf_runres *r)
 }
 
 /* A run waiting out a sustained fault's window mostly sleeps (a program that spins in it is
- * a finding): it does not count against --jobs, so the window overlaps other runs. */
+ * a finding): it does not count against --jobs, so the window overlaps other runs — when
+ * each run has a port of its own ({port}); runs that share one go one at a time. */
 static unsigned sf_counted(const struct sf_active *act, unsigned cap)
 {
   unsigned k = 0;
   for (unsigned i = 0; i < cap; i++)
-    k += act[i].used && !(act[i].win_t && !act[i].res->lifted);
+    k += act[i].used &&
+         !(act[i].win_t && !act[i].res->lifted && sf_needs_port(act[i].spec));
   return k;
 }
 

@@ -189,6 +189,24 @@ class LastingTest(unittest.TestCase):
                          ["burst", "burst", "sustained"])
         self.assertEqual(merged["options"]["kinds"], ["burst", "sustained"])
 
+    def test_shared_port_one_at_a_time(self):
+        """Without {port} the runs share one port: a run waiting out a window must not let
+        the next one start beside it (it would find the port taken)."""
+        port = str(20000 + os.getpid() % 20000)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.json")
+            p = subprocess.run([CLI, "explore", "--window", "1", "--timeout", "3", "--calls",
+                                "accept", "--errnos", "EMFILE", "--max-per-call", "2",
+                                "--kinds", "once,sustained", "--json", out, "--check",
+                                f"{target('ping_client')} {port}", "--",
+                                target("emfile_persist_ok"), port],
+                               capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, TMPDIR=tmp))
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            points = json.load(open(out))["points"]
+        self.assertEqual(len(points), 3)
+        self.assertEqual({q["class"] for q in points}, {"ok"}, points)
+
     def test_bad_options(self):
         for args, token in [(["--kinds", "onse"], "onse"), (["--window", "0"], "'0'"),
                             (["--fail-on", "spinn"], "spinn")]:

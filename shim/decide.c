@@ -27,16 +27,8 @@ void sf_ctx_kind(struct sf_ctx *c)
   }
 }
 
-static int sf_port_of(const struct sockaddr *sa)
-{
-  if (sa->sa_family == AF_INET)
-    return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
-  if (sa->sa_family == AF_INET6)
-    return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
-  return -1;
-}
-
-/* Local and peer ports: from the address the call names, else from the kernel. */
+/* Local and peer ports: from the address the call names, else from the fd table, which asks
+ * the kernel only about what it has not seen. */
 void sf_ctx_ports(struct sf_ctx *c)
 {
   if (c->have_ports)
@@ -44,7 +36,7 @@ void sf_ctx_ports(struct sf_ctx *c)
   c->have_ports = true;
   const enum sf_ctx_kind kind = sf_calls[c->call].ctx;
   if (c->addr != NULL) {
-    int p = sf_port_of(c->addr);
+    int p = sf_sockaddr_port(c->addr);
     if (c->call == SF_ID_bind)
       c->port = p;
     else
@@ -52,15 +44,15 @@ void sf_ctx_ports(struct sf_ctx *c)
   }
   if (c->fd < 0 || kind == SF_CTX_NEW)
     return;
-  struct sockaddr_storage ss;
-  socklen_t l = sizeof ss;
-  if (c->port < 0 && sf_real.getsockname != NULL &&
-      sf_real.getsockname(c->fd, (struct sockaddr *)&ss, &l) == 0)
-    c->port = sf_port_of((struct sockaddr *)&ss);
-  l = sizeof ss;
-  if (c->peer < 0 && (sf_calls[c->call].kind & SF_K_PEER) && sf_real.getpeername != NULL &&
-      sf_real.getpeername(c->fd, (struct sockaddr *)&ss, &l) == 0)
-    c->peer = sf_port_of((struct sockaddr *)&ss);
+  const bool want_peer = c->peer < 0 && (sf_calls[c->call].kind & SF_K_PEER);
+  if (c->port < 0 || want_peer) {
+    int port = -1, peer = -1;
+    sf_fd_ports(c->fd, c->port < 0, want_peer, &port, &peer);
+    if (c->port < 0)
+      c->port = port;
+    if (want_peer)
+      c->peer = peer;
+  }
 }
 
 static int sf_filters_match(const struct sf_rule *r, struct sf_ctx *c)

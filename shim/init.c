@@ -97,10 +97,12 @@ void sf_arm(void)
   for (int i = 0; i < SF_NCALLS; i++)
     if (sf_calls[i].ctx == SF_CTX_SOCKFD)
       generic |= SF_CALL_BIT(i);
-  bool kinds = false;
-  for (unsigned i = 0; i < sf_g.rules.n; i++)
+  bool kinds = false, ports = sf_g.log_level != SF_LOG_OFF;
+  for (unsigned i = 0; i < sf_g.rules.n; i++) {
     kinds |= (sf_g.rules.rule[i].filters & (SF_F_FAMILY | SF_F_TYPE)) != 0;
-  const bool track = sf_g.log_level != SF_LOG_OFF || kinds || (armed & generic) != 0;
+    ports |= (sf_g.rules.rule[i].filters & SF_F_PORT) != 0;
+  }
+  const bool track = ports || kinds || (armed & generic) != 0;
   uint64_t slow = armed;
   if (sf_g.log_level != SF_LOG_OFF)
     slow |= SF_ALL_CALLS;
@@ -114,11 +116,14 @@ void sf_arm(void)
   sf_g.slot_rules = slots;
   if (slots)
     slow |= sf_calls_of_kind(SF_K_CLOSEFD);
+  if (ports) /* the calls that bind or connect keep the ports current */
+    slow |= sf_calls_of_kind(SF_K_ADDR);
   const bool was = atomic_exchange_explicit(&sf_g.track_fds, track, memory_order_relaxed);
+  const bool was_ports = atomic_exchange_explicit(&sf_g.track_ports, ports, memory_order_relaxed);
   atomic_store_explicit(&sf_g.fast, SF_ALL_CALLS & ~slow, memory_order_release);
-  /* Closes made while the table was not kept went unseen: start it afresh, once closes are
-   * on the slow path again (an entry stored meanwhile is dropped too, which is safe). */
-  if (track && !was)
+  /* Closes (or binds) made while the table was not kept went unseen: start it afresh, once
+   * they are on the slow path again (an entry stored meanwhile is dropped too, which is safe). */
+  if ((track && !was) || (ports && !was_ports))
     sf_fd_forget_from(0, ~0U);
 }
 
@@ -138,6 +143,7 @@ static void sf_seed_rules(void)
 
 static void sf_after_fork_child(void)
 {
+  sf_log_after_fork();
   if (!sf_g.inherit) {
     sf_g.rules.n = 0;
     sf_arm();

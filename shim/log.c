@@ -68,28 +68,63 @@ static void sf_b_key(struct sf_buf *o, const char *key)
   sf_b_lit(o, "\":");
 }
 
+/* The process's pid, and each thread's tid, asked of the kernel once (a syscall costs more
+ * than a microsecond on some virtual machines: two per record made the log 2x slower). fork's
+ * child handler (sf_log_after_fork) asks again. A thread's first record checks that the
+ * process is the one whose pid is kept: a vfork child, which runs in its parent's memory and
+ * thread until exec, then logs its own ids without storing them in its parent's thread. */
+static _Atomic int sf_log_pid;
+static __thread int sf_log_tid __attribute__((tls_model("initial-exec")));
+
+void sf_log_after_fork(void)
+{
+  atomic_store_explicit(&sf_log_pid, (int)syscall(SYS_getpid), memory_order_relaxed);
+  sf_log_tid = 0;
+}
+
+static void sf_log_ids(int *pid, int *tid)
+{
+  int p = atomic_load_explicit(&sf_log_pid, memory_order_relaxed);
+  if (SF_LIKELY(sf_log_tid != 0 && p != 0)) {
+    *pid = p;
+    *tid = sf_log_tid;
+    return;
+  }
+  int saved = errno;
+  *pid = (int)syscall(SYS_getpid);
+  *tid = (int)syscall(SYS_gettid);
+  errno = saved;
+  if (p == 0) {
+    int zero = 0; /* the first record of the process: its pid from now on */
+    if (atomic_compare_exchange_strong_explicit(&sf_log_pid, &zero, *pid, memory_order_relaxed,
+                                                memory_order_relaxed))
+      p = *pid;
+    else
+      p = zero;
+  }
+  if (p == *pid)
+    sf_log_tid = *tid;
+}
+
 static void sf_b_head(struct sf_buf *o)
 {
+  int pid, tid;
+  sf_log_ids(&pid, &tid);
   o->n = 0;
   sf_b_lit(o, "{");
   sf_b_key(o, "pid");
-  sf_b_int(o, syscall(SYS_getpid));
+  sf_b_int(o, pid);
   sf_b_key(o, "tid");
-  sf_b_int(o, syscall(SYS_gettid));
+  sf_b_int(o, tid);
 }
 
 /* The log is still ours: a program that closed it or dup2'd over it silences it for good,
- * rather than have records land in its own files. */
+ * rather than have records land in its own files. The shim sees those closes (fdtab.c's
+ * sf_fd_forget sets log_broken), so no syscall per record asks; a close it cannot see
+ * (syscall(SYS_close), io_uring) it cannot know of, as for the fd table. */
 static int sf_log_usable(void)
 {
-  if (sf_g.log_fd < 0 || atomic_load_explicit(&sf_g.log_broken, memory_order_relaxed))
-    return 0;
-  struct stat st;
-  if (fstat(sf_g.log_fd, &st) != 0 || st.st_dev != sf_g.log_dev || st.st_ino != sf_g.log_ino) {
-    atomic_store_explicit(&sf_g.log_broken, true, memory_order_relaxed);
-    return 0;
-  }
-  return 1;
+  return sf_g.log_fd >= 0 && !atomic_load_explicit(&sf_g.log_broken, memory_order_relaxed);
 }
 
 static void sf_b_emit(struct sf_buf *o)

@@ -41,6 +41,9 @@ struct sf_state {
   /* Keep fdtab.c's socket table: a rule on a generic fd call, the log or a family/type filter
    * reads it; creations and closes are then on the slow path. */
   _Atomic bool track_fds;
+  /* Keep the sockets' ports in that table too: a port= filter or the log reads them; the
+   * calls that may change them (SF_K_ADDR) are then on the slow path. */
+  _Atomic bool track_ports;
   bool inherit;         /* faults reach child processes (SOCKFAULT_INHERIT) */
   _Atomic uint64_t count[SF_MAX_RULES]; /* calls each rule matched */
   _Atomic uint64_t fired[SF_MAX_RULES];  /* failures each rule injected */
@@ -101,7 +104,14 @@ void sf_slot_freed(void) SF_HIDDEN;
 /* fdtab.c: is this fd a socket (1) or not (0), and which kind; what the shim saw happen. */
 int sf_fd_is_socket(int fd) SF_HIDDEN;
 int sf_fd_kind(int fd, int *family, int *type) SF_HIDDEN;
-void sf_fd_created(int fd, int family, int type) SF_HIDDEN;
+/* The local port and the peer's (-1: none) of the calls that want them; true if the kernel
+ * was asked. */
+bool sf_fd_ports(int fd, bool want_port, bool want_peer, int *port, int *peer) SF_HIDDEN;
+/* fresh: made by socket()/socketpair(), so unbound and unconnected */
+void sf_fd_created(int fd, int family, int type, bool fresh) SF_HIDDEN;
+void sf_fd_addr_event(int fd, int call, const struct sockaddr *addr, long ret) SF_HIDDEN;
+/* An AF_INET or AF_INET6 address's port, or -1. */
+int sf_sockaddr_port(const struct sockaddr *sa) SF_HIDDEN;
 void sf_fd_forget(int fd) SF_HIDDEN;
 void sf_fd_forget_from(unsigned lo, unsigned hi) SF_HIDDEN;
 void sf_fdtab_resolve(void) SF_HIDDEN;
@@ -115,6 +125,7 @@ struct sf_record {
   int rule;         /* injecting rule, -1 if none */
 };
 int sf_log_open(const char *path) SF_HIDDEN;
+void sf_log_after_fork(void) SF_HIDDEN;
 void sf_log_call(const struct sf_record *rec) SF_HIDDEN;
 void sf_log_event(const char *event, const char *extra_json) SF_HIDDEN;
 int sf_count_open_sockets(void) SF_HIDDEN;

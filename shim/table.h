@@ -30,6 +30,8 @@ enum sf_call_kind {
   SF_K_CLOSEFD = 1 << 2, /* releases its fd, even when it fails */
   SF_K_PEER = 1 << 3,    /* acts on a socket that may be connected: has a peer to name */
   SF_K_BLOCK = 1 << 4,   /* can sleep on a blocking socket */
+  SF_K_ADDR = 1 << 5,    /* may give its socket a local port or a peer (bind, listen,
+                          * connect, and sends: Linux binds a datagram socket at its first) */
 };
 
 struct sf_errno_doc {

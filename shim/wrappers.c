@@ -50,18 +50,24 @@ static int sf_enter(struct sf_ctx *c, int *rule, uint64_t *n)
 
 static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
 {
+  const unsigned kind = sf_calls[c->call].kind;
   if (atomic_load_explicit(&sf_g.track_fds, memory_order_relaxed) && ret >= 0 && rule < 0 &&
-      (sf_calls[c->call].kind & SF_K_NEWFD)) {
+      (kind & SF_K_NEWFD)) {
+    const bool fresh = sf_calls[c->call].ctx == SF_CTX_NEW;
     if (c->sv != NULL) { /* socketpair: two sockets of the kind its arguments named */
-      sf_fd_created(c->sv[0], c->family, c->type);
-      sf_fd_created(c->sv[1], c->family, c->type);
+      sf_fd_created(c->sv[0], c->family, c->type, fresh);
+      sf_fd_created(c->sv[1], c->family, c->type, fresh);
     } else {
-      if (sf_calls[c->call].ctx != SF_CTX_NEW)
+      if (!fresh)
         sf_ctx_kind(c); /* accept: the new socket is of the listener's kind */
-      sf_fd_created((int)ret, c->family, c->type);
+      sf_fd_created((int)ret, c->family, c->type, fresh);
     }
   }
-  if (sf_calls[c->call].kind & SF_K_CLOSEFD)
+  /* a bind, connect, listen or send the kernel performed may have changed its ports */
+  if ((kind & SF_K_ADDR) && rule < 0 &&
+      atomic_load_explicit(&sf_g.track_ports, memory_order_relaxed))
+    sf_fd_addr_event(c->fd, c->call, c->addr, ret);
+  if (kind & SF_K_CLOSEFD)
     sf_fd_forget(c->fd); /* Linux releases the fd even when close reports an error */
   if ((sf_g.log_level == SF_LOG_ALL || (sf_g.log_level == SF_LOG_FAULTS && rule >= 0)) &&
       !(rule >= 0 && c->quiet)) {

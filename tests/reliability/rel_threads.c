@@ -10,7 +10,15 @@
  *   rel_threads --churn THREADS ITERATIONS FILE
  * Threads race to create and close sockets and files, so fd numbers pass between kinds and
  * threads all the time; with the rule write:error=EIO every socket write must fail and no
- * file write may. Prints "churn SOCKWRITES SOCKFAILS FILEWRITES FILEFAILS". */
+ * file write may. Prints "churn SOCKWRITES SOCKFAILS FILEWRITES FILEFAILS".
+ *   rel_threads --churn-ports THREADS ITERATIONS FILE
+ * The same churn for the fd table's ports: threads make datagram sockets (through libc or
+ * behind the shim's back), bind or connect some to port P (a socket of main's), open files,
+ * and close, so fd numbers pass between sockets bound to P, unbound ones and files. Under
+ * the rule setsockopt:error=ENOPROTOOPT:port=P (set through the control API once P is
+ * known) a setsockopt fails exactly on a socket bound or connected to P; one more thread
+ * calls setsockopt on every fd number in turn, racing the owners' closes and binds.
+ * Prints "ports WANTED MATCHED STRAYS". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -18,8 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "sockfault/sockfault.h"
 
 enum { C_GET, C_SET, C_WRITE, C_READ, C_N };
 static const char *const names[C_N] = {"getsockopt", "setsockopt", "write", "read"};
@@ -108,31 +121,144 @@ static void *churner(void *arg)
   return NULL;
 }
 
-static int churn(int n, const char *file)
+/* n threads running fn, joined: true if all n started */
+static bool run_threads(int n, void *(*fn)(void *))
 {
-  churn_file = file;
   pthread_t t[256];
   int started = 0;
   for (; started < n; started++)
-    if (pthread_create(&t[started], NULL, churner, NULL) != 0)
+    if (pthread_create(&t[started], NULL, fn, NULL) != 0)
       break;
   for (int i = 0; i < started; i++)
     pthread_join(t[i], NULL);
+  return started == n;
+}
+
+static int churn(int n, const char *file)
+{
+  churn_file = file;
+  bool all = run_threads(n, churner);
   printf("churn %lu %lu %lu %lu\n", atomic_load(&calls[C_WRITE]), atomic_load(&fails[C_WRITE]),
          atomic_load(&calls[C_READ]), atomic_load(&fails[C_READ]));
-  return started == n && !atomic_load(&bad) ? 0 : 1;
+  return all && !atomic_load(&bad) ? 0 : 1;
+}
+
+/* --- the ports churn ------------------------------------------------------------------ */
+
+static int churn_port;
+static atomic_ulong port_wanted, port_matched, port_strays;
+
+static int port_rule_fails(int fd)
+{
+  int one = 1;
+  errno = 0;
+  return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 && errno == ENOPROTOOPT;
+}
+
+static void port_check(int fd, bool want)
+{
+  bool got = port_rule_fails(fd);
+  if (want)
+    atomic_fetch_add(&port_wanted, 1);
+  if (got && want)
+    atomic_fetch_add(&port_matched, 1);
+  if (got != want && atomic_fetch_add(&port_strays, 1) < 3)
+    fprintf(stderr, "rel_threads: fd %d: setsockopt %s (wanted %s)\n", fd,
+            got ? "failed" : "passed", want ? "a failure" : "none");
+}
+
+static void *port_churner(void *arg)
+{
+  (void)arg;
+  struct sockaddr_in p = {.sin_family = AF_INET, .sin_port = htons((unsigned short)churn_port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  for (long i = 0; i < iterations && atomic_load(&port_strays) < 3; i++) {
+    int how = (int)(i % 4);
+    int s = how == 2 ? (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0)
+                     : socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0) {
+      fprintf(stderr, "rel_threads: socket: %s\n", strerror(errno));
+      atomic_store(&bad, 1);
+      return NULL;
+    }
+    port_check(s, false); /* unbound, unconnected: also sets SO_REUSEADDR for the bind */
+    int r = how == 1 ? connect(s, (struct sockaddr *)&p, sizeof p)
+                     : bind(s, (struct sockaddr *)&p, sizeof p);
+    if (r != 0) {
+      fprintf(stderr, "rel_threads: %s: %s\n", how == 1 ? "connect" : "bind", strerror(errno));
+      atomic_store(&bad, 1);
+      close(s);
+      return NULL;
+    }
+    port_check(s, true);
+    close(s);
+    if (how == 3) { /* a file takes the number for a while */
+      FILE *f = fopen(churn_file, "a");
+      if (f) {
+        fputc('x', f);
+        fclose(f);
+      }
+    }
+  }
+  return NULL;
+}
+
+/* Asks about every fd number in turn, whoever owns it: its lookups race the owners' closes
+ * and binds, and a stale answer stored would make an owner's check fail. */
+static atomic_bool probing;
+
+static void *port_prober(void *arg)
+{
+  (void)arg;
+  int one = 1;
+  while (atomic_load(&probing))
+    for (int fd = 3; fd < 24; fd++)
+      (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  return NULL;
+}
+
+static int churn_ports(int n, const char *file)
+{
+  churn_file = file;
+  int sink = socket(AF_INET, SOCK_DGRAM, 0);
+  int one = 1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t l = sizeof a;
+  if (sink < 0 || setsockopt(sink, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(sink, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(sink, (struct sockaddr *)&a, &l) != 0) {
+    perror("rel_threads: sink");
+    return 1;
+  }
+  churn_port = ntohs(a.sin_port);
+  char rule[96], err[256];
+  snprintf(rule, sizeof rule, "setsockopt:error=ENOPROTOOPT:port=%d", churn_port);
+  if (sockfault_set_rules == NULL || sockfault_set_rules(rule, err, sizeof err) != 0) {
+    fprintf(stderr, "rel_threads: %s: %s\n", rule, sockfault_set_rules ? err : "no shim");
+    return 1;
+  }
+  pthread_t prober;
+  atomic_store(&probing, true);
+  if (pthread_create(&prober, NULL, port_prober, NULL) != 0)
+    return 1;
+  bool all = run_threads(n, port_churner);
+  atomic_store(&probing, false);
+  pthread_join(prober, NULL);
+  printf("ports %lu %lu %lu\n", atomic_load(&port_wanted), atomic_load(&port_matched),
+         atomic_load(&port_strays));
+  return all && !atomic_load(&bad) ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-  if (argc == 5 && strcmp(argv[1], "--churn") == 0) {
+  if (argc == 5 && (strcmp(argv[1], "--churn") == 0 || strcmp(argv[1], "--churn-ports") == 0)) {
     iterations = atol(argv[3]);
     int n = atoi(argv[2]);
     if (n < 1 || n > 256 || iterations < 1) {
       fprintf(stderr, "rel_threads: THREADS 1..256, ITERATIONS > 0\n");
       return 2;
     }
-    return churn(n, argv[4]);
+    return strcmp(argv[1], "--churn") == 0 ? churn(n, argv[4]) : churn_ports(n, argv[4]);
   }
   if (argc != 3) {
     fprintf(stderr, "usage: rel_threads THREADS ITERATIONS\n");

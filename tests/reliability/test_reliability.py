@@ -131,6 +131,17 @@ class Threads(TmpDir):
         self.assertEqual(p.stdout.split(), ["churn", str(n), str(n), str(n), "0"])
         self.assertEqual(os.path.getsize(data), n)
 
+    def test_churn_ports(self):
+        # the fd table's ports under the same churn: sockets bound or connected to P, unbound
+        # ones (some made behind the shim's back) and files take each other's numbers; a
+        # port=P rule fails exactly the calls on sockets bound or connected to P
+        threads, iters = 8, 200 if TSAN else 2000
+        p = run([os.environ["SF_THREADS"], "--churn-ports", str(threads), str(iters),
+                 self.path("churn-ports")], timeout=240 if TSAN else T)
+        self.assertNotIn("ThreadSanitizer", p.stderr)
+        n = threads * iters
+        self.assertEqual(p.stdout.split(), ["ports", str(n), str(n), "0"], p.stderr)
+
     def test_32_threads_faults_log(self):
         # 32 threads x 94k iterations x 2.125 calls = 32 x 200k calls. The log is at the
         # 'faults' level: every injected failure is a record (and is checked), the other

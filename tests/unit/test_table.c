@@ -70,6 +70,14 @@ int main(void)
   CHECK(!(sf_calls_of_kind(SF_K_PEER) & SF_CALL_BIT(sf_call_lookup("listen", 6))));
   CHECK(!(sf_calls_of_kind(SF_K_PEER) & SF_CALL_BIT(sf_call_lookup("accept", 6))));
   CHECK(sf_calls_of_kind(SF_K_PEER) & SF_CALL_BIT(sf_call_lookup("recv", 4)));
+  /* The calls after which the fd table forgets what it knew of a socket's ports: every
+   * call that can bind or connect it, sends included (Linux autobinds at the first send). */
+  const char *addr[] = {"bind", "listen", "connect", "send", "sendto", "sendmsg", "write",
+                        "writev"};
+  want = 0;
+  for (size_t i = 0; i < sizeof addr / sizeof addr[0]; i++)
+    want |= SF_CALL_BIT(sf_call_lookup(addr[i], strlen(addr[i])));
+  CHECK_EQ(sf_calls_of_kind(SF_K_ADDR), want);
 
   /* The seed's lists are in the table, tagged seed, and nothing else is tagged seed. */
   for (size_t s = 0; s < sizeof seed / sizeof seed[0]; s++) {

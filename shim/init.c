@@ -79,7 +79,8 @@ static uint64_t sf_random_seed(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+  /* the pid once per process: a fuzzer sets rules (and so seeds) several times per input */
+  return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)sf_self_pid() << 16);
 }
 
 /* Derive the fast-path mask and bookkeeping from the rules and the log. */

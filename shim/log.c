@@ -82,6 +82,21 @@ void sf_log_after_fork(void)
   sf_log_tid = 0;
 }
 
+int sf_self_pid(void)
+{
+  int p = atomic_load_explicit(&sf_log_pid, memory_order_relaxed);
+  if (p == 0) {
+    int saved = errno;
+    p = (int)syscall(SYS_getpid);
+    errno = saved;
+    int zero = 0;
+    if (!atomic_compare_exchange_strong_explicit(&sf_log_pid, &zero, p, memory_order_relaxed,
+                                                 memory_order_relaxed))
+      p = zero;
+  }
+  return p;
+}
+
 static void sf_log_ids(int *pid, int *tid)
 {
   int p = atomic_load_explicit(&sf_log_pid, memory_order_relaxed);

@@ -126,6 +126,8 @@ struct sf_record {
 };
 int sf_log_open(const char *path) SF_HIDDEN;
 void sf_log_after_fork(void) SF_HIDDEN;
+/* This process's pid, asked once (again after fork). */
+int sf_self_pid(void) SF_HIDDEN;
 void sf_log_call(const struct sf_record *rec) SF_HIDDEN;
 void sf_log_event(const char *event, const char *extra_json) SF_HIDDEN;
 int sf_count_open_sockets(void) SF_HIDDEN;

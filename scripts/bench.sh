@@ -25,9 +25,12 @@ usage: scripts/bench.sh [OPTIONS]
   -h, --help      this text
 
 Modes: bare; minimal (a dlsym(RTLD_NEXT) tail-call wrapper, bench/minimal_wrap.c); shim
-(libsockfault.so, no rules); armed (a rule on the loop's calls, when=1000000000); libfiu
-(fiu-run -x, the loop's failure points enabled with probability 0); strace (-f --seccomp-bpf,
-inject on the loop's syscalls, when=65535: strace's largest). An op is one loop iteration.
+(libsockfault.so, no rules); armed (a rule on the loop's calls, when=1000000000); port (a rule
+on the loop's calls with a port=1 filter that matches none of them); logall (no rules,
+SOCKFAULT_LOG at level all: every call one record); libfiu (fiu-run -x, the loop's failure
+points enabled with probability 0); strace (-f --seccomp-bpf, inject on the loop's syscalls,
+when=65535: strace's largest); stracelog (strace -f --seccomp-bpf tracing the loop's syscalls
+into a file: strace's log of every call, beside logall). An op is one loop iteration.
 ratio and "-min" are the medians of per-repetition ratios to bare and differences from minimal.
 EOF
 }
@@ -85,7 +88,7 @@ done
 
 # --- what each loop calls, per tool -------------------------------------------------------
 loops=(setsockopt getsockopt socket_close bind_close connect_accept send_recv null)
-modes=(bare minimal shim armed libfiu strace)
+modes=(bare minimal shim armed port logall libfiu strace stracelog)
 declare -A calls=([setsockopt]=setsockopt [getsockopt]=getsockopt [socket_close]=socket,close
   [bind_close]=bind,close [connect_accept]=connect,accept [send_recv]=send,recv [null]=send)
 # x86_64 glibc: send and recv are the sendto and recvfrom syscalls.
@@ -112,6 +115,13 @@ run() {
     shim) env -u SOCKFAULT LD_PRELOAD="$shim" "${taskset[@]}" "${pre[@]}" "$prog" "$@" ;;
     armed) env SOCKFAULT="${calls[$loop]}:error=any:when=1000000000" LD_PRELOAD="$shim" \
              "${taskset[@]}" "${pre[@]}" "$prog" "$@" ;;
+    port) env SOCKFAULT="${calls[$loop]}:error=any:port=1:when=1000000000" LD_PRELOAD="$shim" \
+            "${taskset[@]}" "${pre[@]}" "$prog" "$@" ;;
+    logall)
+      rm -f "$tmp/log.jsonl"
+      env -u SOCKFAULT SOCKFAULT_LOG="$tmp/log.jsonl" SOCKFAULT_LOG_LEVEL=all LD_PRELOAD="$shim" \
+        "${taskset[@]}" "${pre[@]}" "$prog" "$@"
+      rm -f "$tmp/log.jsonl" ;;
     libfiu)
       local c=() p
       for p in ${fiupoints[$loop]}; do c+=(-c "enable_random name=$p,probability=0"); done
@@ -120,6 +130,10 @@ run() {
       local s=${syscalls[$loop]}
       env -u LD_PRELOAD "${taskset[@]}" strace -f -qq -o /dev/null --seccomp-bpf -e trace="$s" \
         -e inject="$s:error=EIO:when=65535" "$prog" --max-ops 60000 "$@" ;;
+    stracelog)
+      env -u LD_PRELOAD "${taskset[@]}" strace -f -qq -o "$tmp/strace.out" --seccomp-bpf \
+        -e trace="${syscalls[$loop]}" "$prog" "$@"
+      rm -f "$tmp/strace.out" ;;
   esac
 }
 
@@ -147,7 +161,7 @@ if ((callgrind)); then
   for loop in "${loops[@]}"; do
     n=20000
     case "$loop" in socket_close|bind_close) n=3000 ;; connect_accept) n=1000 ;; null) n=200000 ;; esac
-    for mode in bare minimal shim armed libfiu; do
+    for mode in bare minimal shim armed port logall libfiu; do
       # the wrappers' preload reaches valgrind, which hands it to the program
       pre=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null)
       run "$mode" "$loop" --fixed "$n" "$loop" >"$tmp/cg.log" 2>&1 || true
@@ -219,7 +233,8 @@ print()
 print(f"{len(reps)} repetition(s); median of per-process medians of 7 batches; ratio and -minimal"
       " are medians of per-repetition ratios/differences (modes run side by side).")
 print("Ir/op: user-space instructions per op under callgrind (strace: n/a, its cost is in the"
-      " tracer and the kernel).")
+      " tracer and the kernel; a system call the shim makes for itself counts a few, its cost is"
+      " in the kernel: see the ratios).")
 if mem:
     bare = med([m[0] for m in mem.get("bare", [])])
     print()
@@ -251,11 +266,20 @@ every("shim pass-through within 5 % of bare on every loop", lambda l: cells[l, "
 goal("shim pass-through within 2 ns of the minimal wrapper (null loop: interposition alone)",
      cells["null", "shim"][3] <= 2)
 every("armed within 10 % of bare on every loop", lambda l: cells[l, "armed"][2] <= 1.10)
+def some(name, loops_, test):
+    misses = [l for l in loops_ if not test(l)]
+    goal(name + " (" + ", ".join(loops_) + ")", not misses, misses)
+some("a port= filter that does not match within 10 % of bare", ["setsockopt", "socket_close"],
+     lambda l: cells[l, "port"][2] <= 1.10)
+some("the log at level all within 2x bare", ["setsockopt"],
+     lambda l: cells[l, "logall"][2] <= 2.0)
+every("the log at level all faster than strace's log of the same calls",
+      lambda l: cells[l, "logall"][0] < cells[l, "stracelog"][0])
 for tool in ("libfiu", "strace"):
     every(f"armed faster than {tool} on every loop",
           lambda l: cells[l, "armed"][0] < cells[l, tool][0])
-goal("no heap allocation per call (shim, armed)",
-     all(cells[l, m][4] == 0 for l in loops for m in ("shim", "armed")))
+goal("no heap allocation per call (shim, armed, port, logall)",
+     all(cells[l, m][4] == 0 for l in loops for m in ("shim", "armed", "port", "logall")))
 if mem:
     goal("less than 64 KiB private memory (RssAnon) added (shim, armed)",
          all(med([m[1] for m in mem[m]]) - banon < 64 for m in ("shim", "armed")))

@@ -10,7 +10,7 @@ import sys
 
 LOOPS = ["setsockopt", "getsockopt", "socket_close", "bind_close", "connect_accept",
          "send_recv", "null"]
-MODES = ["bare", "minimal", "shim", "armed", "libfiu", "strace"]
+MODES = ["bare", "minimal", "shim", "armed", "port", "logall", "libfiu", "strace", "stracelog"]
 
 
 def main():
@@ -39,6 +39,8 @@ def main():
         assert re.search(rf"^\| {mode} \| [0-9]+ \| [-+][0-9]+ \|", p.stdout, re.M), \
             f"memory row for {mode} missing"
     assert "goal " in p.stdout, "no goal summary"
+    for g in ("a port= filter that does not match", "the log at level all within 2x"):
+        assert re.search(rf"^goal (met    |NOT met): {g}", p.stdout, re.M), f"no goal: {g}"
     print(f"bench_quick: {len(rows)} rows, all numeric")
 
 

@@ -19,7 +19,12 @@ struct sf_buf {
   size_t n;
 };
 
-static void sf_b_raw(struct sf_buf *o, const char *s, size_t l)
+/* The helpers are inlined so that a literal's length is known when compiled: with a call and
+ * a strlen per piece, and a copy per character of a string, formatting took ~4,000
+ * instructions a record (callgrind), a third of the record's time beside its one write. */
+#define SF_B_INLINE static inline __attribute__((always_inline))
+
+SF_B_INLINE void sf_b_raw(struct sf_buf *o, const char *s, size_t l)
 {
   if (l > sizeof o->b - 2 - o->n)
     l = sizeof o->b - 2 - o->n; /* keep room for "}\n" */
@@ -27,21 +32,26 @@ static void sf_b_raw(struct sf_buf *o, const char *s, size_t l)
   o->n += l;
 }
 
-static void sf_b_lit(struct sf_buf *o, const char *s) { sf_b_raw(o, s, strlen(s)); }
+SF_B_INLINE void sf_b_lit(struct sf_buf *o, const char *s) { sf_b_raw(o, s, strlen(s)); }
 
+/* A JSON string: runs that need no escape are copied whole. */
 static void sf_b_str(struct sf_buf *o, const char *s)
 {
   sf_b_lit(o, "\"");
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  for (;;) {
+    const char *run = s;
+    while ((unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
+      s++;
+    sf_b_raw(o, run, (size_t)(s - run));
+    unsigned char c = (unsigned char)*s++;
+    if (c == 0)
+      break;
     if (c == '"' || c == '\\') {
       char esc[2] = {'\\', (char)c};
       sf_b_raw(o, esc, 2);
-    } else if (c < 0x20) {
+    } else {
       char esc[6] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
       sf_b_raw(o, esc, 6);
-    } else {
-      sf_b_raw(o, (const char *)&c, 1);
     }
   }
   sf_b_lit(o, "\"");
@@ -61,9 +71,11 @@ static void sf_b_int(struct sf_buf *o, long long v)
   sf_b_raw(o, tmp + i, sizeof tmp - (size_t)i);
 }
 
-static void sf_b_key(struct sf_buf *o, const char *key)
+SF_B_INLINE void sf_b_key(struct sf_buf *o, const char *key)
 {
-  sf_b_lit(o, o->n > 1 ? ",\"" : "\"");
+  if (o->n > 1)
+    sf_b_lit(o, ",");
+  sf_b_lit(o, "\"");
   sf_b_lit(o, key);
   sf_b_lit(o, "\":");
 }

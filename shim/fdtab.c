@@ -121,8 +121,10 @@ void sf_fd_created(int fd, int family, int type, bool fresh)
 {
   if (!sf_fd_cached(fd))
     return;
-  /* socket(): unbound and unconnected; accept's new socket: ports asked when needed */
-  unsigned loc = fresh ? sf_addr_enc(sf_inet(family) ? 0 : -1) : SF_ADDR_UNKNOWN;
+  /* socket(): unbound and unconnected (a raw socket's "port" is its protocol: asked);
+   * accept's new socket: ports asked when needed */
+  unsigned loc = fresh && type != SOCK_RAW ? sf_addr_enc(sf_inet(family) ? 0 : -1)
+                                           : SF_ADDR_UNKNOWN;
   unsigned peer = fresh ? SF_ADDR_NONE : SF_ADDR_UNKNOWN;
   uint64_t old = atomic_load_explicit(&sf_g.fdkind[fd], memory_order_relaxed);
   sf_fd_put(fd, old, sf_fde(old, family, type, loc, peer));

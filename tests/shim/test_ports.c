@@ -180,6 +180,20 @@ static void reuse(void)
   }
 }
 
+/* A raw socket's port, as the kernel gives it, is its protocol (root only: skipped else). */
+static void raw_socket(void)
+{
+  int r = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  if (r < 0) {
+    fprintf(stderr, "raw socket: %s (skipped)\n", strerror(errno));
+    return;
+  }
+  CHECK_EQ(LOCAL(r), IPPROTO_ICMP);
+  set_port_rule(IPPROTO_ICMP);
+  EXPECT(matched(r), "a raw socket's port is its protocol, not 0");
+  close(r);
+}
+
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
@@ -190,6 +204,7 @@ int main(void)
   tcp_connection();
   udp_autobind();
   reuse();
+  raw_socket();
   sockfault_set_rules("", NULL, 0);
   CHECK_DONE();
 }

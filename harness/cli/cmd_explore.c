@@ -53,6 +53,12 @@ static const char sf_explore_help[] =
     "  --window SECS        how long a sustained fault lasts, default 2\n"
     "  --depth 1|2          2: also pairs, a second fault on a later call (default 1)\n"
     "  --budget N           at most N pair runs with --depth 2 (default 256)\n"
+    "  --search N           then N runs of a guided search for faults that only matter\n"
+    "                       together: schedules of up to --max-faults faults, grown from\n"
+    "                       the ones whose runs took a new error path; each finding's\n"
+    "                       schedule minimised (not with --depth 2)\n"
+    "  --max-faults K       faults per schedule with --search, 2 to 4 (default 3)\n"
+    "  --seed N             the search's choices among equals (default 0)\n"
     "  --timeout SECS       per run, default 10 (a run past it is a hang)\n"
     "  --jobs N             runs at once, default: the number of CPUs\n"
     "  --shard I/N|auto     run the I-th of N deterministic slices (see 'sockfault merge');\n"
@@ -240,7 +246,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
          O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS,
-         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE };
+         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE, O_SEARCH, O_MAXF, O_SEED };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
@@ -253,6 +259,9 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"html", required_argument, NULL, O_HTML},
       {"require-points", required_argument, NULL, O_REQUIRE},
       {"progress", required_argument, NULL, O_PROGRESS},
+      {"search", required_argument, NULL, O_SEARCH},
+      {"max-faults", required_argument, NULL, O_MAXF},
+      {"seed", required_argument, NULL, O_SEED},
       {"kinds", required_argument, NULL, O_KINDS},   {"window", required_argument, NULL, O_WINDOW},
       {"checks", required_argument, NULL, O_CHECKS},
       {"server", required_argument, NULL, O_SERVER},
@@ -329,6 +338,14 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       bad = sf_parse_uint("--expect-status", optarg, 0, 255, &u);
       r->expect_status = (int)u;
       break;
+    case O_SEARCH: bad = sf_parse_uint("--search", optarg, 1, 10000000, &r->search); break;
+    case O_MAXF:
+      bad = sf_parse_uint("--max-faults", optarg, 2, SF_MAX_FAULTS, &r->max_faults);
+      break;
+    case O_SEED:
+      bad = sf_parse_uint("--seed", optarg, 0, 4000000000u, &u);
+      r->seed = u;
+      break;
     case O_KINDS:
       if (sf_kinds_parse(optarg, &r->kinds, err, sizeof err) != 0) {
         sf_opt_err("explore", "--kinds '%s': %s", optarg, err);
@@ -356,6 +373,11 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     optind++;
   if (optind >= argc) {
     sf_opt_err("explore", "no program given (sockfault explore [OPTIONS] -- PROG [ARGS...])");
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  if (r->search && r->depth > 1) {
+    sf_opt_err("explore", "--search and --depth 2 both grow schedules from the single points: "
+               "give one of them");
     return SOCKFAULT_EXIT_USAGE;
   }
   if (r->check && !r->check[0]) {
@@ -403,6 +425,24 @@ struct sf_progress {
   size_t findings;
 };
 
+static void sf_progress_draw(struct sf_progress *pg, const char *line)
+{
+  if (pg->lines) { /* a log, not a screen: a whole line, no escapes */
+    fprintf(stderr, "%s\n", line);
+    fflush(stderr);
+    return;
+  }
+  struct winsize ws;
+  int len = (int)strlen(line);
+  /* a line that wraps is not erased by "\r\033[K" (only its last row is): cut it */
+  if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && len >= ws.ws_col)
+    len = ws.ws_col - 1;
+  fprintf(stderr, "\r\033[K%.*s", len, line);
+  fflush(stderr);
+  pg->shown = true;
+  sf_status_shown(true);
+}
+
 static void sf_progress_judged(void *ctx, size_t done, size_t total, const struct sf_point *p)
 {
   struct sf_progress *pg = ctx;
@@ -415,24 +455,9 @@ static void sf_progress_judged(void *ctx, size_t done, size_t total, const struc
   pg->last = now;
   long long eta = done ? (now - pg->t0) * (long long)(total - done) / (long long)done / 1000 : 0;
   char line[160];
-  int len = snprintf(line, sizeof line,
-                     "explore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld", done, total,
-                     pg->findings, eta / 60, eta % 60);
-  struct winsize ws;
-  if (len >= (int)sizeof line)
-    len = (int)sizeof line - 1;
-  if (pg->lines) { /* a log, not a screen: a whole line, no escapes */
-    fprintf(stderr, "%.*s\n", len, line);
-    fflush(stderr);
-    return;
-  }
-  /* a line that wraps is not erased by "\r\033[K" (only its last row is): cut it */
-  if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && len >= ws.ws_col)
-    len = ws.ws_col - 1;
-  fprintf(stderr, "\r\033[K%.*s", len < 0 ? 0 : len, line);
-  fflush(stderr);
-  pg->shown = true;
-  sf_status_shown(true);
+  snprintf(line, sizeof line, "explore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld",
+           done, total, pg->findings, eta / 60, eta % 60);
+  sf_progress_draw(pg, line);
 }
 
 /* The points' runs begin: the ETA from their rate, not the baseline's; off a terminal, the
@@ -441,6 +466,18 @@ static void sf_progress_start(void *ctx)
 {
   struct sf_progress *pg = ctx;
   pg->t0 = pg->last = sf_now_ms();
+}
+
+/* --search's line, after each batch of its runs: at most every --progress seconds off a
+ * terminal, as the other lines. */
+static void sf_progress_search(void *ctx, const char *line)
+{
+  struct sf_progress *pg = ctx;
+  long long now = sf_now_ms();
+  if (!pg->on || (pg->lines && now - pg->last < pg->every))
+    return;
+  pg->last = now;
+  sf_progress_draw(pg, line);
 }
 
 /* Erases the line, so that what comes next on stderr starts a line of its own. */
@@ -478,7 +515,8 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
   struct sf_progress pg = {.on = tty || o->progress_ms > 0, .lines = !tty,
                            .every = o->progress_ms};
   const struct sf_explore_hooks hooks = {.judged = sf_progress_judged,
-                                         .points_start = sf_progress_start, .ctx = &pg};
+                                         .points_start = sf_progress_start,
+                                         .searched = sf_progress_search, .ctx = &pg};
   status = sf_explore_run(x, &s, &hooks);
   sf_progress_end(&pg);
   if (status == 0) {

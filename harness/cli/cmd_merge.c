@@ -51,7 +51,8 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
       a->budget != b->budget || a->timeout_ms != b->timeout_ms ||
       a->window_ms != b->window_ms || a->kinds != b->kinds || a->checks != b->checks ||
       a->term_grace_ms != b->term_grace_ms ||
-      a->expect_status != b->expect_status || a->fail_on != b->fail_on)
+      a->expect_status != b->expect_status || a->fail_on != b->fail_on ||
+      a->search != b->search || a->max_faults != b->max_faults || a->seed != b->seed)
     return "different explore options";
   if (a->shard_n != b->shard_n)
     return "a different shard count";
@@ -150,7 +151,13 @@ int sf_cmd_merge(int argc, char **argv)
   out.points = NULL;
   out.npoints = out.cap = 0;
   out.shards = shard_seen; /* the shards it holds, the true count kept */
+  memset(&out.searched, 0, sizeof out.searched);
   for (int i = 0; i < n; i++) {
+    out.searched.runs += in[i].searched.runs; /* each shard searched from its own points */
+    out.searched.kept += in[i].searched.kept;
+    out.searched.signatures += in[i].searched.signatures;
+    out.searched.minimise_runs += in[i].searched.minimise_runs;
+    out.searched.findings += in[i].searched.findings;
     for (unsigned s = 1; s <= in[i].shard_n; s++)
       if (sf_report_has_shard(&in[i], s) && shard_seen[s]++) {
         sf_err("merge", "%s: shard %u/%u given twice", argv[optind + i], s, in[i].shard_n);

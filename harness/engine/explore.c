@@ -11,6 +11,7 @@
 #include "launch.h"
 #include "msg.h"
 #include "outcome.h"
+#include "search.h"
 #include "sockfault/exit.h"
 #include "table.h"
 #include "text.h"
@@ -60,6 +61,7 @@ static int sf_run_points(struct sf_explore *x, struct sf_session *s, struct sf_b
     specs[i] = s->proto;
     specs[i].rules = rules[i];
     specs[i].nrules = x->rep.points[from + i].nfaults;
+    x->rep.points[from + i].run = (unsigned)(from + i + 1); /* points run in report order */
     specs[i].window_ms = x->rep.points[from + i].fault[0].window_ms;
     specs[i].burst = sf_fault_burst(&x->rep.points[from + i].fault[0]);
   }
@@ -234,9 +236,24 @@ int sf_explore_run(struct sf_explore *x, struct sf_session *s, const struct sf_e
     return SOCKFAULT_EXIT_INTERNAL;
   if (h && h->points_start)
     h->points_start(h->ctx);
-  s->proto.keep_calls = r->depth >= 2;
+  s->proto.keep_calls = r->depth >= 2 || r->search > 0;
   if (sf_run_points(x, s, &batch, 0, r->npoints, &single_res) != 0 && *s->pool.stop)
     goto interrupted;
+  if (r->search) {
+    size_t nsingles = r->npoints;
+    s->pool.progress = NULL; /* the search judges its own runs and says so after each batch */
+    struct sf_search_io io = {.x = x, .session = s, .runs_before = (unsigned)nsingles,
+                              .status = h ? h->searched : NULL, .ctx = h ? h->ctx : NULL};
+    int src = sf_search(&io, single_res, nsingles);
+    for (size_t i = 0; i < nsingles; i++)
+      sf_runres_free(&single_res[i]);
+    free(single_res);
+    single_res = NULL;
+    if (src != 0 && *s->pool.stop)
+      goto interrupted;
+    if (src != 0)
+      goto out;
+  }
   if (r->depth >= 2) {
     size_t nsingles = r->npoints;
     long np = sf_points_pairs(x, single_res, nsingles, r->budget);

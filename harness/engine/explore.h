@@ -2,6 +2,7 @@
  *   cli/cmd_explore.c        the verb: options, the progress line, the reports
  *   engine/explore.c         the baseline, then running and judging the points
  *   engine/explore_points.c  which failure points (and pairs) to run, from the logged calls
+ *   engine/search.c          --search: schedules of several faults, and their minimisation
  *   engine/outcome.c         the class of each run
  *   engine/runner.c          running programs in parallel under the shim */
 #ifndef SF_EXPLORE_H
@@ -47,6 +48,7 @@ struct sf_explore_hooks {
   /* a point's run was judged: done of total runs so far (total grows with --depth 2) */
   void (*judged)(void *ctx, size_t done, size_t total, const struct sf_point *p);
   void (*points_start)(void *ctx); /* the baseline is done, the points' runs begin */
+  void (*searched)(void *ctx, const char *line); /* --search: its state, after each batch */
   void *ctx;
 };
 

@@ -168,6 +168,7 @@ void sf_report_init(struct sf_report *r)
   memset(r, 0, sizeof *r);
   r->max_per_call = 8;
   r->depth = 1;
+  r->max_faults = 3;
   r->shard_i = 1;
   r->shard_n = 1;
   r->timeout_ms = 10000;
@@ -455,7 +456,7 @@ void sf_point_rules(const struct sf_point *p, char *buf, size_t len)
   size_t n = 0;
   if (len)
     buf[0] = '\0';
-  for (unsigned i = 0; i < p->nfaults && i < 2 && n < len; i++) {
+  for (unsigned i = 0; i < p->nfaults && i < SF_MAX_FAULTS && n < len; i++) {
     if (i)
       buf[n++] = ';';
     sf_fault_rule(&p->fault[i], buf + n, len - n);
@@ -501,7 +502,7 @@ void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, ch
   buf[0] = '\0';
   sf_shq(buf, len, &n, "sockfault");
   sf_shq(buf, len, &n, "run");
-  for (unsigned i = 0; i < p->nfaults && i < 2; i++) {
+  for (unsigned i = 0; i < p->nfaults && i < SF_MAX_FAULTS; i++) {
     char rule[256];
     sf_fault_rule(&p->fault[i], rule, sizeof rule);
     sf_shq(buf, len, &n, "-e");
@@ -568,4 +569,14 @@ void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len)
     n += snprintf(buf + n, len - (size_t)n, " in %lld ms", b->duration_ms);
   if (n > 0 && (size_t)n < len && b->sockets >= 0)
     snprintf(buf + n, len - (size_t)n, ", %d socket(s) open at exit", b->sockets);
+}
+
+void sf_search_describe(const struct sf_report *r, char *buf, size_t len)
+{
+  const struct sf_search_stats *st = &r->searched;
+  snprintf(buf, len,
+           "--search %u (up to %u faults, seed %llu): %u runs and %u minimising, %u schedules "
+           "kept, %u signatures, %u finding%s",
+           r->search, r->max_faults, r->seed, st->runs, st->minimise_runs, st->kept,
+           st->signatures, st->findings, st->findings == 1 ? "" : "s");
 }

@@ -81,11 +81,16 @@ struct sf_check {
   bool hit;                /* the fault fired while it ran: its request is the one hit */
 };
 
+/* Faults in one schedule: --depth 2 pairs have 2, --search schedules up to --max-faults. */
+#define SF_MAX_FAULTS 4
+
 struct sf_point {
   unsigned index;          /* 1-based position among the single-fault points (the id) */
-  unsigned sub;            /* 0 for a single fault; k for the k-th pair grown from index */
-  unsigned nfaults;        /* 1 or 2 (--depth 2) */
-  struct sf_fault fault[2];
+  unsigned sub;            /* 0 for a single fault; k for the k-th schedule grown from index */
+  unsigned nfaults;        /* 1; 2 for a --depth 2 pair; up to SF_MAX_FAULTS for --search */
+  struct sf_fault fault[SF_MAX_FAULTS];
+  bool search;             /* a --search finding: the minimal schedule of its faults */
+  unsigned run;            /* the exploration's run that found it (singles first), 0 unknown */
   int port;                /* the loopback port this run used, 0 if none */
   bool done;               /* the run happened (false: planned, not run) */
   /* the outcome */
@@ -149,6 +154,8 @@ struct sf_report {
   unsigned char *shards;   /* a merged report: shards[s] != 0 for each shard s (1..shard_n)
                               it holds (malloc'd); NULL: the one shard shard_i */
   unsigned kinds;          /* SF_KIND_BIT of once, burst, sustained (--kinds) */
+  unsigned search, max_faults; /* --search N (0: none) and --max-faults K */
+  unsigned long long seed;     /* --seed */
   long long timeout_ms;
   long long window_ms;     /* how long a sustained fault lasts (--window) */
   long long term_grace_ms; /* --term-grace */
@@ -160,6 +167,9 @@ struct sf_report {
   int expect_status;
   struct sf_baseline baseline;
   unsigned total_points;   /* single-fault points over all shards */
+  struct sf_search_stats {  /* what --search did (all zero without it) */
+    unsigned runs, kept, signatures, minimise_runs, findings;
+  } searched;
   struct sf_point *points;
   size_t npoints, cap;
 };
@@ -204,6 +214,8 @@ int sf_report_cell(const struct sf_report *r, int call, int err);
 /* How the baseline ended, for people: "exit 0 in 89 ms, 0 socket(s) open at exit". */
 void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len);
 /* "17" or "17.2". */
+/* What --search did, for people: "--search 500 (up to 3 faults, seed 0): 120 runs ...". */
+void sf_search_describe(const struct sf_report *r, char *buf, size_t len);
 void sf_point_id(const struct sf_point *p, char *buf, size_t len);
 enum sf_kind sf_point_kind(const struct sf_point *p);
 /* The failures in a row a burst fault injects (2 or 3), else 0. */
@@ -212,7 +224,7 @@ unsigned sf_fault_burst(const struct sf_fault *f);
 int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);
 /* The shim rules of the point: "accept:error=EMFILE:when=2[;...]", into a buffer of
  * SF_POINT_RULES_MAX bytes (enough for any point's faults). */
-#define SF_POINT_RULES_MAX 600
+#define SF_POINT_RULES_MAX 1024 /* SF_MAX_FAULTS rules with sites */
 void sf_point_rules(const struct sf_point *p, char *buf, size_t len);
 void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len);
 /* A shell command line reproducing the point with `sockfault run`, ports filled in, into a

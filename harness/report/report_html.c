@@ -280,6 +280,12 @@ static void sf_html_summary(const struct sf_report *r, FILE *f)
   fprintf(f, "; %zu run", done);
   if (done < r->npoints)
     fprintf(f, ", %zu not run", r->npoints - done);
+  if (r->search) {
+    char line[256];
+    sf_search_describe(r, line, sizeof line);
+    fputs("</dd>\n<dt>search</dt><dd>", f);
+    sf_h(f, line);
+  }
   char fail_on[256];
   sf_fail_on_format(r->fail_on, fail_on, sizeof fail_on);
   fprintf(f, "</dd>\n<dt>findings are</dt><dd>%s</dd>\n", fail_on[0] ? fail_on : "none");
@@ -457,7 +463,9 @@ static void sf_html_runs(const struct sf_report *r, const struct sf_matrix *m, F
       fprintf(f, " <span class=\"t\">%s \xc3\x97 %s \xe2\x80\x94 %s, %zu run%s", sf_call_name(call),
               sf_err_name(err), w >= 0 ? sf_class_name((enum sf_class)w) : "not run", singles,
               singles == 1 ? "" : "s");
-      if (pairs)
+      if (pairs && r->search)
+        fprintf(f, " (+%zu minimal schedule%s found by the search)", pairs, pairs == 1 ? "" : "s");
+      else if (pairs)
         fprintf(f, " (+%zu pair%s)", pairs, pairs == 1 ? "" : "s");
       fputs("</span></summary>\n<div class=\"runs\">\n", f);
       for (size_t i = 0; i < r->npoints; i++)

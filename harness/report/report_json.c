@@ -56,6 +56,10 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
   sf_json_write_cstr(f, sf_kind_name(sf_point_kind(p)));
   fputs(",\"rules\":", f);
   sf_json_write_cstr(f, rules);
+  if (p->search) /* additive to schema 1: a --search finding, its faults minimal */
+    fputs(",\"search\":true", f);
+  if (p->run)
+    fprintf(f, ",\"run\":%u", p->run);
   fputs(",\"class\":", f);
   sf_json_write_cstr(f, sf_class_name(p->cls));
   fprintf(f, ",\"finding\":%s,\"fired\":%s,", p->finding ? "true" : "false",
@@ -136,7 +140,11 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
           r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms,
           r->window_ms, r->term_grace_ms, r->checks);
   sf_report_shard_print(r, f);
-  fprintf(f, "\",\"expect_status\":%d,\"kinds\":[", r->expect_status);
+  fprintf(f, "\",\"expect_status\":%d,", r->expect_status);
+  if (r->search) /* additive to schema 1 */
+    fprintf(f, "\"search\":%u,\"max_faults\":%u,\"seed\":%llu,", r->search, r->max_faults,
+            r->seed);
+  fputs("\"kinds\":[", f);
   for (int k = 0, first = 1; k < SF_KIND_PAIR; k++)
     if (r->kinds & SF_KIND_BIT(k)) {
       fprintf(f, "%s\"%s\"", first ? "" : ",", sf_kind_name((enum sf_kind)k));
@@ -164,7 +172,14 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
     fprintf(f, "%s\"%016llx\"", i ? "," : "", (unsigned long long)b->lines[i]);
   fputc(']', f);
   sf_write_timeline(b, f);
-  fprintf(f, "},\n\"total_points\":%u,\n\"points\":[\n", r->total_points);
+  fprintf(f, "},\n\"total_points\":%u,\n", r->total_points);
+  if (r->search) {
+    const struct sf_search_stats *st = &r->searched;
+    fprintf(f, "\"search\":{\"runs\":%u,\"kept\":%u,\"signatures\":%u,\"minimise_runs\":%u,"
+               "\"findings\":%u},\n",
+            st->runs, st->kept, st->signatures, st->minimise_runs, st->findings);
+  }
+  fputs("\"points\":[\n", f);
   char *repro = malloc(SF_REPRO_MAX);
   if (!repro)
     return -1;
@@ -321,10 +336,10 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
     snprintf(err, errlen, "points[%zu] (id %s): missing or unknown \"class\"", pi, id);
     return -1;
   }
-  if (!faults || faults->type != SF_JARR || faults->n < 1 || faults->n > 2 ||
-      (faults->n == 2) != (sub > 0)) {
-    snprintf(err, errlen, "points[%zu] (id %s): \"faults\" must list 1 fault (2 for a pair)",
-             pi, id);
+  if (!faults || faults->type != SF_JARR || faults->n < 1 || faults->n > SF_MAX_FAULTS ||
+      (faults->n >= 2) != (sub > 0)) {
+    snprintf(err, errlen, "points[%zu] (id %s): \"faults\" must list 1 fault (2 to %d for an "
+             "id N.K)", pi, id, SF_MAX_FAULTS);
     return -1;
   }
   struct sf_point *p = sf_report_add(r);
@@ -339,6 +354,9 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
     if (sf_load_fault(&faults->items[i], &p->fault[i], pi, (int)i, err, errlen) != 0)
       return -1;
   p->done = true;
+  p->search = sf_json_bool(v, "search", false);
+  long long run = sf_json_int(v, "run", 0);
+  p->run = run > 0 && run < 4000000000LL ? (unsigned)run : 0;
   p->cls = (enum sf_class)c;
   p->finding = sf_json_bool(v, "finding", false);
   p->fired = sf_json_bool(v, "fired", false);
@@ -441,7 +459,7 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   r->peer = sf_dup_or_null(sf_json_str(root, "server", NULL));
   r->calls = sf_dup_or_null(sf_json_str(opt, "calls", NULL));
   r->errnos = sf_dup_or_null(sf_json_str(opt, "errnos", NULL));
-  long long mpc, depth, budget, status, checks;
+  long long mpc, depth, budget, status, checks, search, maxf, seed;
   if (sf_load_opt(opt, "max_per_call", 8, 1, 100000, &mpc, err, errlen) != 0 ||
       sf_load_opt(opt, "depth", 1, 1, 2, &depth, err, errlen) != 0 ||
       sf_load_opt(opt, "budget", 0, 0, 10000000, &budget, err, errlen) != 0 ||
@@ -450,9 +468,23 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
       sf_load_opt(opt, "window_ms", 2000, 1, 86400000, &r->window_ms, err, errlen) != 0 ||
       sf_load_opt(opt, "checks", 2, 1, SF_CHECKS_MAX_OPT, &checks, err, errlen) != 0 ||
       sf_load_opt(opt, "term_grace_ms", r->timeout_ms < 2000 ? r->timeout_ms : 2000, 0,
-                  r->timeout_ms, &r->term_grace_ms, err, errlen) != 0)
+                  r->timeout_ms, &r->term_grace_ms, err, errlen) != 0 ||
+      sf_load_opt(opt, "search", 0, 0, 10000000, &search, err, errlen) != 0 ||
+      sf_load_opt(opt, "max_faults", 3, 2, SF_MAX_FAULTS, &maxf, err, errlen) != 0 ||
+      sf_load_opt(opt, "seed", 0, 0, 1LL << 52, &seed, err, errlen) != 0)
     return -1;
   r->checks = (unsigned)checks;
+  r->search = (unsigned)search;
+  r->max_faults = (unsigned)maxf;
+  r->seed = (unsigned long long)seed;
+  const struct sf_json *st = sf_json_get(root, "search");
+  if (st && st->type == SF_JOBJ) {
+    r->searched.runs = (unsigned)sf_json_int(st, "runs", 0);
+    r->searched.kept = (unsigned)sf_json_int(st, "kept", 0);
+    r->searched.signatures = (unsigned)sf_json_int(st, "signatures", 0);
+    r->searched.minimise_runs = (unsigned)sf_json_int(st, "minimise_runs", 0);
+    r->searched.findings = (unsigned)sf_json_int(st, "findings", 0);
+  }
   const struct sf_json *kinds = sf_json_get(opt, "kinds");
   r->kinds = kinds ? 0 : SF_KIND_BIT(SF_KIND_ONCE); /* older reports: one failure each */
   for (size_t i = 0; kinds && i < (kinds->type == SF_JARR ? kinds->n : 1); i++) {

@@ -27,6 +27,11 @@ static void sf_text_header(const struct sf_report *r, FILE *out)
     sf_shard_note(r, out);
   if (r->depth > 1)
     fprintf(out, ", %zu pairs (--depth 2, budget %u)", pairs, r->budget);
+  if (r->search) {
+    char line[256];
+    sf_search_describe(r, line, sizeof line);
+    fprintf(out, "\nsearch: %s", line);
+  }
   fputc('\n', out);
 }
 

@@ -294,7 +294,7 @@ class ReportTest(Base):
         self.assertEqual(r["options"]["calls"], "accept")
         self.assertEqual(r["options"]["shard"], "1/1")
         self.assertEqual(r["total_points"], len(r["points"]))
-        keys = ["id", "index", "sub", "faults", "kind", "rules", "class", "finding", "fired",
+        keys = ["id", "index", "sub", "faults", "kind", "rules", "run", "class", "finding", "fired",
                 "exit_status", "signal", "spinning", "duration_ms", "cpu_ms", "sockets", "port",
                 "misleading", "peer_status", "checks", "detail", "stderr_tail", "reproducer"]
         ids = [p["id"] for p in r["points"]]
@@ -302,6 +302,7 @@ class ReportTest(Base):
         for p in r["points"]:
             self.assertEqual(list(p), keys)
             self.assertIsInstance(p["duration_ms"], int)
+            self.assertEqual(p["run"], int(p["id"]))  # single points run in id order
             self.assertGreater(p["port"], 0)
             self.assertIn(str(p["port"]), p["reproducer"])
         s = r["summary"]

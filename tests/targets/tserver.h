@@ -93,6 +93,19 @@ static inline int ts_start(int argc, char **argv)
   return lfd;
 }
 
+/* A listener on a free loopback port, its address in *a; -1 with a message. */
+static inline int ts_listen_local(struct sockaddr_in *a)
+{
+  int fd = ts_listen(0);
+  socklen_t l = sizeof *a;
+  if (fd >= 0 && getsockname(fd, (struct sockaddr *)a, &l) != 0) {
+    perror("getsockname");
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /* Wait until the listener is readable or 200 ms pass (so SIGTERM is seen promptly). */
 static inline int ts_wait(int lfd)
 {

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""explore --search (issue 15): bugs that need two and three faults, found and minimised.
+
+- conn_retry_bug needs two faults (connect fails, the retry's socket fails: a double free),
+  degrade_bug three (accept fails, the spare's socket fails, the degraded mode's busy reply
+  fails: a double free). --search finds each as one finding of class crash whose schedule
+  has exactly that many faults; --depth 2 cannot reach the three-fault one.
+- Every reproducer is minimal: run with any one of its rules dropped, the program no longer
+  crashes; run whole, it does (SIGABRT), and 'sockfault replay' judges it crash again.
+- The correct twins give no finding. The search is the same for a given --seed whatever
+  --jobs, and the report (JSON, JUnit, text) carries the schedule; merge keeps it.
+- Bad --search / --max-faults / --seed values and --search with --depth 2 are refused.
+
+Small selections (--calls, --errnos core, --max-per-call) keep each explore to seconds.
+Environment: SF_CLI (the sockfault command), SF_TARGETS (the built tests/targets).
+"""
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+from strays import main as strays_main  # noqa: E402  (sets this test's SF_TEST_TOKEN)
+
+CLI = os.environ.get("SF_CLI", "")
+TARGETS = os.environ.get("SF_TARGETS", "")
+
+# the calls each bug's path goes through, so that the singles stay few
+TWO = ["--kinds", "once", "--calls", "connect,socket", "--errnos", "core", "--max-per-call", "4"]
+THREE = ["--kinds", "once", "--calls", "accept,socket,send", "--errnos", "core",
+         "--max-per-call", "4"]
+
+
+def target(name):
+    return os.path.join(TARGETS, name)
+
+
+class Case(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sf-search.")
+        self.runtmp = os.path.join(self.tmp, "tmp")
+        os.mkdir(self.runtmp)
+
+    def tearDown(self):
+        self.assertEqual(os.listdir(self.runtmp), [], "explore left files in TMPDIR")
+        shutil.rmtree(self.tmp)
+
+    def cli(self, *args, timeout=240):
+        env = dict(os.environ, TMPDIR=self.runtmp)
+        return subprocess.run([CLI] + list(args), capture_output=True, text=True, env=env,
+                              timeout=timeout)
+
+    def explore(self, prog, sel, *extra, name="r.json", status=None):
+        path = os.path.join(self.tmp, name)
+        p = self.cli("explore", "--json", path, "--jobs", "2", "--timeout", "5", *sel, *extra,
+                     "--", target(prog))
+        if status is not None:
+            self.assertEqual(p.returncode, status, p.stderr)
+        with open(path, encoding="utf-8") as f:
+            return p, json.load(f), path
+
+    def findings(self, rep):
+        return [q for q in rep["points"] if q["finding"]]
+
+    def check_minimal(self, prog, point, nfaults):
+        """The reproducer crashes; without any one of its rules it does not."""
+        rules = [f"{f['call']}:error={f['errno']}:when={f['when']}" +
+                 (f":site={f['site']}" if f["site"] else "") for f in point["faults"]]
+        self.assertEqual(len(rules), nfaults, point)
+        argv = shlex.split(point["reproducer"])
+        self.assertEqual(argv[:2], ["sockfault", "run"])
+        self.assertEqual([argv[i + 1] for i, a in enumerate(argv) if a == "-e"], rules)
+        self.assertEqual(argv[argv.index("--") + 1:], [target(prog)])
+
+        def run(rs):
+            cmd = [CLI, "run"] + [x for r in rs for x in ("-e", r)] + ["--", target(prog)]
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60).returncode
+
+        self.assertEqual(run(rules), 128 + signal.SIGABRT, "the reproducer does not crash")
+        for k in range(len(rules)):
+            less = rules[:k] + rules[k + 1:]
+            self.assertIn(run(less), (0, 1), f"still crashes without {rules[k]}: not minimal")
+
+
+class Search(Case):
+    def test_two_faults(self):
+        p, rep, path = self.explore("conn_retry_bug", TWO, "--search", "60", status=1)
+        found = self.findings(rep)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEqual(f["class"], "crash")
+        self.assertTrue(f["search"])
+        self.assertEqual([x["call"] for x in f["faults"]], ["connect", "socket"])
+        self.assertGreater(f["run"], rep["total_points"])  # found by the search's runs
+        self.check_minimal("conn_retry_bug", f, 2)
+        self.assertEqual(rep["options"]["search"], 60)
+        self.assertEqual(rep["options"]["max_faults"], 3)
+        st = rep["search"]
+        self.assertEqual(st["findings"], 1)
+        self.assertGreater(st["kept"], 0)
+        self.assertGreaterEqual(st["signatures"], st["kept"])
+        self.assertLessEqual(st["runs"], 60)
+        self.assertIn(f["rules"], p.stdout)        # the text report lists it
+        self.assertIn(f["reproducer"], p.stdout)
+        # replayed from the report: the same class again
+        r = self.cli("replay", path, "--point", f["id"], "--timeout", "5")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("now crash", r.stderr)
+
+    def test_three_faults(self):
+        _, rep, path = self.explore("degrade_bug", THREE, "--search", "60", status=1)
+        found = self.findings(rep)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEqual(f["class"], "crash")
+        self.assertEqual(sorted(x["call"] for x in f["faults"]), ["accept", "send", "socket"])
+        self.check_minimal("degrade_bug", f, 3)
+        # the JUnit report fails that testcase with its rules; merge keeps the point
+        xml = os.path.join(self.tmp, "r.xml")
+        m = self.cli("merge", "-q", "--junit", xml, "--json", os.path.join(self.tmp, "m.json"),
+                     path)
+        self.assertEqual(m.returncode, 1, m.stderr)
+        fails = [tc for tc in ET.parse(xml).getroot().iter("testcase")
+                 if tc.find("failure") is not None]
+        self.assertEqual(len(fails), 1)
+        self.assertIn(f["rules"], ET.tostring(fails[0], encoding="unicode"))
+        with open(os.path.join(self.tmp, "m.json"), encoding="utf-8") as fh:
+            merged = json.load(fh)
+        self.assertEqual([q["faults"] for q in self.findings(merged)], [f["faults"]])
+        self.assertEqual(merged["search"]["findings"], 1)
+
+    def test_depth2_cannot_reach_three(self):
+        _, rep, _ = self.explore("degrade_bug", THREE, "--depth", "2", "--budget", "60",
+                                 status=0)
+        self.assertEqual(self.findings(rep), [])
+
+    def test_twins_clean(self):
+        for prog, sel in (("conn_retry_ok", TWO), ("degrade_ok", THREE)):
+            with self.subTest(prog=prog):
+                _, rep, _ = self.explore(prog, sel, "--search", "60", status=0)
+                self.assertEqual(self.findings(rep), [])
+                self.assertEqual(rep["search"]["findings"], 0)
+                self.assertGreater(rep["search"]["runs"], 0)
+
+    def test_same_for_any_jobs(self):
+        stats, rules = [], []
+        for jobs in ("1", "2"):
+            _, rep, _ = self.explore("conn_retry_bug", TWO, "--search", "30", "--seed", "7",
+                                     "--jobs", jobs, name=f"j{jobs}.json", status=1)
+            stats.append(rep["search"])
+            rules.append([(q["id"], q["rules"], q["run"]) for q in self.findings(rep)])
+        self.assertEqual(stats[0], stats[1])
+        self.assertEqual(rules[0], rules[1])
+
+
+class Usage(Case):
+    def test_refused(self):
+        for args, token in ((["--search", "0"], "--search"), (["--search", "x"], "--search"),
+                            (["--search", "5", "--max-faults", "9"], "--max-faults"),
+                            (["--search", "5", "--max-faults", "1"], "--max-faults"),
+                            (["--search", "5", "--seed", "-1"], "--seed"),
+                            (["--search", "5", "--depth", "2"], "--depth 2")):
+            with self.subTest(args=args):
+                p = self.cli("explore", *args, "--", target("conn_retry_ok"))
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(token, p.stderr)
+                self.assertEqual(p.stdout, "")
+
+
+if __name__ == "__main__":
+    strays_main(CLI, TARGETS)

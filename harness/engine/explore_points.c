@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explore.h"
+#include "points.h"
 #include "table.h"
 
 unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max)

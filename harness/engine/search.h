@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "explore.h"
+#include "points.h"
+#include "session.h"
 
 /* Schedules run this many at a time, each batch chosen from what the earlier ones showed:
  * the choices depend on --seed, never on --jobs. */

@@ -1,0 +1,40 @@
+/* The exploration's plan: its options and selections (struct sf_explore) and the failure
+ * points grown from the logged calls (engine/explore_points.c) — what the verb, the runs
+ * (explore.c) and the search (search.c) share. */
+#ifndef SF_POINTS_H
+#define SF_POINTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "runner.h"
+
+#define SF_MAX_ERRNO_SEL 64
+
+struct sf_explore {
+  struct sf_report rep;     /* options, baseline and points */
+  uint64_t calls_mask;      /* calls to explore (--calls), bit per call id */
+  int errnos[SF_MAX_ERRNO_SEL]; /* --errnos selection; none: every documented errno */
+  unsigned nerrnos;
+  unsigned pairs_per_fault; /* later calls considered for a second fault */
+};
+
+/* The errnos to try on a call, in table order: the selection where documented, else all
+ * documented ones. Returns how many were written to out. */
+unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max);
+
+/* Add the single-fault points from the baseline's calls to x->rep, keeping only those of
+ * the shard; sets rep.total_points. Returns the number added, -1 when out of memory. */
+long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, size_t ncalls);
+
+/* Keep the first SF_TIMELINE_MAX of the baseline's calls in rep.baseline for the reports.
+ * 0, or -1 when out of memory. */
+int sf_explore_timeline(struct sf_report *r, const struct sf_logcall *calls, size_t ncalls);
+
+/* Add --depth 2 pairs grown from the single points already judged (res[i] is the run of
+ * the i-th point of the report, with its calls kept). At most budget; returns how many. */
+long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t nsingles,
+                     unsigned budget);
+
+#endif

@@ -9,6 +9,8 @@
   crashes; run whole, it does (SIGABRT), and 'sockfault replay' judges it crash again.
 - The correct twins give no finding. The search is the same for a given --seed whatever
   --jobs, and the report (JSON, JUnit, text) carries the schedule; merge keeps it.
+- The progress line off a terminal (--progress) shows the search's runs, kept schedules,
+  signatures and findings.
 - Bad --search / --max-faults / --seed values and --search with --depth 2 are refused.
 
 Small selections (--calls, --errnos core, --max-per-call) keep each explore to seconds.
@@ -16,6 +18,7 @@ Environment: SF_CLI (the sockfault command), SF_TARGETS (the built tests/targets
 """
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -88,7 +91,8 @@ class Case(unittest.TestCase):
 
 class Search(Case):
     def test_two_faults(self):
-        p, rep, path = self.explore("conn_retry_bug", TWO, "--search", "60", status=1)
+        p, rep, path = self.explore("conn_retry_bug", TWO, "--search", "60", "--progress",
+                                    "0.05", status=1)
         found = self.findings(rep)
         self.assertEqual(len(found), 1, found)
         f = found[0]
@@ -104,6 +108,13 @@ class Search(Case):
         self.assertGreater(st["kept"], 0)
         self.assertGreaterEqual(st["signatures"], st["kept"])
         self.assertLessEqual(st["runs"], 60)
+        # the progress line off a terminal: whole lines, the search's own after each batch
+        lines = re.findall(r"^explore: search (\d+)/60 runs \(\+(\d+) minimising\), (\d+) kept, "
+                           r"(\d+) signatures, (\d+) findings$", p.stderr, re.M)
+        self.assertTrue(lines, p.stderr)
+        self.assertLessEqual(int(lines[-1][0]), st["runs"])
+        self.assertLessEqual(int(lines[-1][4]), 1)
+        self.assertNotIn("\r", p.stderr)
         self.assertIn(f["rules"], p.stdout)        # the text report lists it
         self.assertIn(f["reproducer"], p.stdout)
         # replayed from the report: the same class again

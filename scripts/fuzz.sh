@@ -76,7 +76,10 @@ case "$target_kind" in
 esac
 
 # ---- build ----------------------------------------------------------------------------------
-if [[ $engine == libfuzzer ]]; then
+if [[ -n $userexe ]]; then # built by its own project: nothing to build here
+  build=${build:-$root/build}
+  [[ $engine == libfuzzer ]] || command -v afl-fuzz >/dev/null || die "afl-fuzz not found"
+elif [[ $engine == libfuzzer ]]; then
   build=${build:-build-asan}
   cfg=(-DCMAKE_C_COMPILER=clang -DSOCKFAULT_SANITIZE=address,undefined -DSOCKFAULT_FUZZERS=ON)
 else
@@ -85,7 +88,7 @@ else
   cfg=(-DCMAKE_C_COMPILER=afl-clang-fast -DSOCKFAULT_SANITIZE=address,undefined
        -DSOCKFAULT_FUZZERS=ON -DSOCKFAULT_TESTS=OFF)
 fi
-build=$(cd "$root" && mkdir -p "$build" && cd "$build" && pwd)
+[[ -n $userexe ]] || build=$(cd "$root" && mkdir -p "$build" && cd "$build" && pwd)
 if ((!nobuild)); then
   if [[ -f $build/CMakeCache.txt ]]; then # an existing tree: turn the options on, keep its compiler
     cmake -S "$root" -B "$build" "${cfg[@]:1}" >/dev/null

@@ -93,6 +93,11 @@ class Campaign(InstalledPrefix):
         # the example without the bug passes the input (one libFuzzer build serves both)
         if not hasattr(Campaign, "fixed"):
             Campaign.fixed = self.build("fixed", "clang")
+            # its own ctest: the corpus replay and the short libFuzzer smoke run pass
+            p = run(CTEST, "--test-dir", Campaign.fixed, "--output-on-failure", check=False)
+            self.assertEqual(p.returncode, 0, p.stdout)
+            for t in ("fuzz_lineclient_replay", "fuzz_lineclient_smoke"):
+                self.assertIn(t, p.stdout)
         r = run(os.path.join(Campaign.fixed, "fuzz_lineclient"), found, check=False,
                 env=clean_env(LD_PRELOAD=self.shim))
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])

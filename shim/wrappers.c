@@ -19,8 +19,22 @@ int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int
 
 static __thread int sf_depth __attribute__((tls_model("initial-exec")));
 
-/* Slow-path entry: -1 pass through untouched, 0 perform the call, > 0 inject that errno. */
+/* Slow-path entry: -1 pass through untouched, 0 perform the call, > 0 inject that errno.
+ * Everything here is the shim's own business: its lookups (fstat of a generic fd,
+ * getsockname/getpeername for the log and port filters, the log's first open) must not
+ * leave their errno behind, or a successful call after them would show it (close(s);
+ * perror("connect") printed ENOTCONN under the log). So sf_enter restores errno on every
+ * path; sf_leave's callers set errno themselves after it. */
+static int sf_enter_(struct sf_ctx *c, int *rule, uint64_t *n);
 static int sf_enter(struct sf_ctx *c, int *rule, uint64_t *n)
+{
+  const int saved = errno;
+  const int r = sf_enter_(c, rule, n);
+  errno = saved;
+  return r;
+}
+
+static int sf_enter_(struct sf_ctx *c, int *rule, uint64_t *n)
 {
   if (SF_UNLIKELY(atomic_load_explicit(&sf_g.init, memory_order_acquire) != SF_INIT_DONE)) {
     sf_init();

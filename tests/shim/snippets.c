@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <stdio.h>
 #include <unistd.h>
+
+#include "sockfault/sockfault.h"
 
 static struct sockaddr_in loopback(int port)
 {
@@ -237,4 +240,13 @@ const struct snippet *snippet_find(const char *call)
     if (strcmp(snippets[i].call, call) == 0)
       return &snippets[i];
   return NULL;
+}
+
+int snippet_set_rules(const char *rules)
+{
+  char err[512];
+  if (sockfault_set_rules(rules, err, sizeof err) == 0)
+    return 0;
+  fprintf(stderr, "set_rules(%s): %s\n", rules, err);
+  return -1;
 }

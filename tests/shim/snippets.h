@@ -20,5 +20,7 @@ void fixture_close(struct fixture *fx);
 /* Pending connections, unread bytes: cleared between snippets. */
 void fixture_drain(struct fixture *fx);
 const struct snippet *snippet_find(const char *call);
+/* sockfault_set_rules, saying why on stderr when it refuses: 0 or -1. */
+int snippet_set_rules(const char *rules);
 
 #endif

@@ -99,8 +99,21 @@ static void sf_call_table(FILE *out)
             c->fail < 0 ? -c->fail : c->fail,
             c->ctx == SF_CTX_SOCKFD ? " (intercepted on sockets only)" : "");
     for (unsigned i = 0; i < c->nerrnos; i++)
-      fprintf(out, "\\fB%s\\fR\\~(%s)%s\n", sf_errno_name(c->errnos[i].err),
-              sf_src_name(c->errnos[i].src), i + 1 < c->nerrnos ? "," : ".");
+      fprintf(out, "\\fB%s\\fR\\~(%s,\\~%s)%s\n", sf_errno_name(c->errnos[i].err),
+              sf_src_name(c->errnos[i].src), sf_why_name(c->errnos[i].why),
+              i + 1 < c->nerrnos ? "," : ".");
+  }
+}
+
+/* The WHY column's values, from table.h's SF_WHYS. */
+static void sf_why_table(FILE *out)
+{
+  for (int w = 0; w < SF_NWHY; w++) {
+    fprintf(out, ".TP\n.B %s\n", sf_why_name((enum sf_why)w));
+    sf_roff(out, sf_why_text((enum sf_why)w), 1);
+    fputs(sf_why_env((enum sf_why)w) ? ": a correct program can meet it.\n"
+                                     : ": only a bug causes it.\n",
+          out);
   }
 }
 
@@ -160,6 +173,8 @@ static int sf_expand(FILE *out, const char *name, size_t len, int whole_line)
 #define SF_IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, len) == 0)
   if (whole_line && SF_IS("CALL_TABLE"))
     sf_call_table(out);
+  else if (whole_line && SF_IS("WHY_TABLE"))
+    sf_why_table(out);
   else if (whole_line && SF_IS("ERRNO_INDEX"))
     sf_man_errno_index(out);
   else if (whole_line && SF_IS("ENVIRONMENT"))

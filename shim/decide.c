@@ -1,9 +1,15 @@
 /* The per-call decision: which rules match, their counters, when/prob, the errno. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "state.h"
 
@@ -77,6 +83,115 @@ static int sf_filters_match(const struct sf_rule *r, struct sf_ctx *c)
   if (f & SF_F_SITE && !sf_site_matches(c->site, r->site))
     return 0;
   return 1;
+}
+
+/* --- faithful to the kernel: could it return this errno in this state? (docs/faithful.md) ---
+ * Asked only once a rule has chosen to fail the call, so the syscalls below (fcntl, poll,
+ * getsockopt, sigaction) are paid per injection, never per call. */
+
+static bool sf_nonblocking(const struct sf_ctx *c)
+{
+  if (c->flags & MSG_DONTWAIT)
+    return true;
+  int fl = fcntl(c->fd, F_GETFL);
+  return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* SO_RCVTIMEO for the calls that wait for input, SO_SNDTIMEO for the others (connect too). */
+static bool sf_has_timeout(const struct sf_ctx *c)
+{
+  struct timeval tv = {0, 0};
+  socklen_t l = sizeof tv;
+  int opt = (sf_calls[c->call].kind & SF_K_IN) ? SO_RCVTIMEO : SO_SNDTIMEO;
+  return sf_real.getsockopt != NULL && sf_real.getsockopt(c->fd, SOL_SOCKET, opt, &tv, &l) == 0 &&
+         (tv.tv_sec != 0 || tv.tv_usec != 0);
+}
+
+/* The call would return at once: input queued (a connection, data, EOF, an error) for the
+ * calls that wait for input, room to send for the others. */
+static bool sf_ready(const struct sf_ctx *c)
+{
+  short want = (sf_calls[c->call].kind & SF_K_IN) ? POLLIN : POLLOUT;
+  struct pollfd p = {.fd = c->fd, .events = want};
+  return poll(&p, 1, 0) == 1 && (p.revents & (want | POLLERR | POLLHUP));
+}
+
+/* A signal can interrupt a sleeping socket call: some handler is installed without
+ * SA_RESTART, or the socket has a timeout (then even a restarting handler, or a stop and
+ * SIGCONT, ends the call with EINTR: signal(7)). */
+static bool sf_interruptible(const struct sf_ctx *c)
+{
+  if (sf_has_timeout(c))
+    return true;
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+      continue;
+    if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+      return true;
+  }
+  return false;
+}
+
+/* 1: inject err as chosen; 0: the kernel could not return it now, leave this occurrence
+ * alone. Sets c->start_real where the faithful fake performs the real call (a connect that
+ * goes on in the background). Only the errnos whose possibility depends on the socket's
+ * state are checked; every other is always possible. */
+static int sf_faithful(struct sf_ctx *c, int err)
+{
+  const unsigned kind = sf_calls[c->call].kind;
+  const int idx = sf_errno_index(c->call, err);
+  if (idx >= 0 && sf_calls[c->call].errnos[idx].why == SF_WHY_ENV_FS) { /* a path's errors need a path: AF_UNIX only */
+    sf_ctx_kind(c);
+    return c->family == AF_UNIX;
+  }
+  if (err == EPIPE) { /* a broken pipe needs a connection: stream and seqpacket only */
+    sf_ctx_kind(c);
+    return c->type != SOCK_DGRAM && c->type != SOCK_RAW;
+  }
+  if (c->fd < 0)
+    return 1;
+  if (c->call == SF_ID_connect && (err == EINPROGRESS || err == EINTR)) {
+    /* non-blocking: under way; blocking: interrupted while it goes on. Either way the kernel
+     * has started the connection, so the fake starts it too. */
+    const bool nb = sf_nonblocking(c);
+    if (err == EINPROGRESS ? !nb : (nb || !sf_interruptible(c)))
+      return 0;
+    c->start_real = true;
+    return 1;
+  }
+  if (err == EINTR && (kind & SF_K_BLOCK))
+    return (kind & (SF_K_IN | SF_K_OUT)) && !sf_nonblocking(c) && !sf_ready(c) &&
+           sf_interruptible(c);
+  if (err == EAGAIN && (kind & (SF_K_IN | SF_K_OUT)))
+    return (sf_nonblocking(c) || sf_has_timeout(c)) && !sf_ready(c);
+  return 1;
+}
+
+/* The real connect of an EINPROGRESS/EINTR fake, made non-blocking for the moment. */
+int sf_start_begin(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  return fl;
+}
+
+int sf_start_end(int fd, int fl, long ret, int err, int inject)
+{
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    (void)fcntl(fd, F_SETFL, fl);
+  /* started (or done at once): the fake stands; failed at once: that is the real answer */
+  return ret == 0 || err == EINPROGRESS ? inject : err;
+}
+
+void sf_fake_sigpipe(struct sf_ctx *c, int err)
+{
+  if (err != EPIPE || !(sf_calls[c->call].kind & SF_K_OUT) || (c->flags & MSG_NOSIGNAL))
+    return;
+  sf_ctx_kind(c);
+  if (c->type == SOCK_STREAM || c->type == SOCK_SEQPACKET)
+    (void)syscall(SYS_tgkill, getpid(), gettid(), SIGPIPE);
 }
 
 /* splitmix64: the schedule is a pure function of (seed, occurrence), so the same seed gives
@@ -161,12 +276,22 @@ int sf_decide(struct sf_ctx *c, int *rule)
       continue;
     if (r->has_for && !sf_window_open(r, i, c))
       continue;
+    /* :force injects anything; otherwise only what the kernel could say now. error=any
+     * draws its errno, then takes the next one in the table the kernel could return. */
+    c->start_real = false;
     if (r->any) {
       const struct sf_call_info *ci = &sf_calls[c->call];
-      inject = ci->errnos[sf_mix(h) % ci->nerrnos].err;
-    } else {
+      const unsigned k = (unsigned)(sf_mix(h) % ci->nerrnos);
+      for (unsigned j = 0; j < ci->nerrnos && inject == 0; j++) {
+        int e = ci->errnos[(k + j) % ci->nerrnos].err;
+        if (sf_faithful(c, e))
+          inject = e;
+      }
+    } else if (r->force || sf_faithful(c, r->err)) {
       inject = r->err;
     }
+    if (inject == 0)
+      continue;
     *rule = (int)i;
     atomic_fetch_add_explicit(&sf_g.fired[i], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sf_g.injected, 1, memory_order_relaxed);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -145,13 +146,41 @@ static void sf_b_head(struct sf_buf *o)
   sf_b_int(o, tid);
 }
 
-/* The log is still ours: a program that closed it or dup2'd over it silences it for good,
- * rather than have records land in its own files. The shim sees those closes (fdtab.c's
- * sf_fd_forget sets log_broken), so no syscall per record asks; a close it cannot see
- * (syscall(SYS_close), io_uring) it cannot know of, as for the fd table. */
+static int sf_log_open_fd(const char *path, struct stat *st);
+
+/* The log is still ours while the shim has seen no close of its fd (fdtab.c's sf_fd_forget
+ * sets log_broken: no syscall per record asks). A program that closed every inherited fd
+ * (closefrom, close_range or a loop, as daemons do at start-up) or dup2'd over the number
+ * gets the log reopened by its path on a new fd, the number left to the program; only when
+ * that fails, or the path now names another file, is the log silenced for good, rather than
+ * have records land in the program's own files. Bounded: a program that keeps closing it is
+ * not chased forever. A close the shim cannot see (syscall(SYS_close), io_uring) it cannot
+ * know of, as for the fd table. */
 static int sf_log_usable(void)
 {
-  return sf_g.log_fd >= 0 && !atomic_load_explicit(&sf_g.log_broken, memory_order_relaxed);
+  static _Atomic bool dead;
+  static _Atomic int busy;
+  if (sf_g.log_fd < 0 || atomic_load_explicit(&dead, memory_order_relaxed))
+    return 0;
+  if (!atomic_load_explicit(&sf_g.log_broken, memory_order_relaxed))
+    return 1;
+  if (atomic_exchange_explicit(&busy, 1, memory_order_acquire))
+    return 0; /* another thread is reopening it: this record is lost */
+  struct stat st;
+  int fd = -1;
+  if (sf_g.log_path[0] && atomic_fetch_add(&sf_g.log_reopens, 1) < 1000)
+    fd = sf_log_open_fd(sf_g.log_path, &st);
+  const bool ok = fd >= 0 && st.st_dev == sf_g.log_dev && st.st_ino == sf_g.log_ino;
+  if (ok) {
+    sf_g.log_fd = fd;
+    atomic_store_explicit(&sf_g.log_broken, false, memory_order_relaxed);
+  } else {
+    if (fd >= 0)
+      syscall(SYS_close, fd);
+    atomic_store_explicit(&dead, true, memory_order_relaxed);
+  }
+  atomic_store_explicit(&busy, 0, memory_order_release);
+  return ok;
 }
 
 static void sf_b_emit(struct sf_buf *o)
@@ -162,7 +191,9 @@ static void sf_b_emit(struct sf_buf *o)
     sf_write_all(sf_g.log_fd, o->b, o->n);
 }
 
-int sf_log_open(const char *path)
+/* Open path for the log, moved above SF_LOG_FD_MIN: the fd, or -errno (-EINVAL: not a
+ * regular file). */
+static int sf_log_open_fd(const char *path, struct stat *st)
 {
   /* O_NONBLOCK: a FIFO planted at the path must not hang the program before main */
   int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
@@ -174,12 +205,30 @@ int sf_log_open(const char *path)
     syscall(SYS_close, fd);
     fd = high;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
     syscall(SYS_close, fd);
     return -EINVAL;
   }
   fcntl(fd, F_SETFL, O_APPEND); /* drop O_NONBLOCK again */
+  return fd;
+}
+
+int sf_log_open(const char *path)
+{
+  struct stat st;
+  int fd = sf_log_open_fd(path, &st);
+  if (fd < 0)
+    return fd;
+  /* kept absolute, for reopening after a chdir */
+  size_t n = 0;
+  if (path[0] != '/' && getcwd(sf_g.log_path, sizeof sf_g.log_path - 2)) {
+    n = strlen(sf_g.log_path);
+    sf_g.log_path[n++] = '/';
+  }
+  if (n + strlen(path) < sizeof sf_g.log_path)
+    memcpy(sf_g.log_path + n, path, strlen(path) + 1);
+  else
+    sf_g.log_path[0] = '\0'; /* too long to keep: never reopened */
   sf_g.log_fd = fd;
   sf_g.log_dev = st.st_dev;
   sf_g.log_ino = st.st_ino;
@@ -274,6 +323,20 @@ struct sf_dirent64 {
 int sf_count_open_sockets(void)
 {
   int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 && errno == EMFILE) {
+    /* The fd table is full, the worst leak of all, and no fd is free to list it: ask each
+     * number below the limit instead. A full table holds about that many, so the scan costs
+     * what the listing would (and above the limit sit only the shim's own log fds). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > (1u << 20))
+      return -1;
+    int count = 0;
+    for (int fd = 0; fd < (int)rl.rlim_cur; fd++) {
+      struct stat st;
+      count += fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    }
+    return count;
+  }
   if (dfd < 0)
     return -1;
   char buf[4096];

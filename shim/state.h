@@ -58,6 +58,8 @@ struct sf_state {
   _Atomic long free_slots;
   bool slot_rules;                       /* some for= rule injects EMFILE or ENFILE */
   int log_fd;
+  char log_path[4096];                   /* absolute: reopened when the program closed it */
+  _Atomic int log_reopens;
   enum sf_log_level log_level;
   dev_t log_dev;
   ino_t log_ino;
@@ -91,6 +93,8 @@ struct sf_ctx {
   const void *site;           /* return address in the caller */
   const int *sv;              /* socketpair's fds */
   bool quiet;                 /* an injection of a for= rule the log skips (decide.c) */
+  int flags;                  /* MSG_* flags of the send and receive calls, else 0 */
+  bool start_real;            /* decide.c: perform the real call non-blocking, then inject */
 };
 
 /* decide.c: an errno to inject (> 0) or 0; *rule says which rule fired (-1: none). */
@@ -100,6 +104,13 @@ void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
 /* A descriptor was closed: while an EMFILE/ENFILE for= window is open, the next matching
  * call gets the freed slot (decide.c). */
 void sf_slot_freed(void) SF_HIDDEN;
+/* When c->start_real: sf_start_begin before the real call (returns the fd's flags, made
+ * non-blocking), sf_start_end after it: the errno to report. */
+int sf_start_begin(int fd) SF_HIDDEN;
+int sf_start_end(int fd, int fl, long ret, int err, int inject) SF_HIDDEN;
+/* After an injected EPIPE from a send or write on a stream socket without MSG_NOSIGNAL:
+ * SIGPIPE to the calling thread, as the kernel sends it (its disposition decides). */
+void sf_fake_sigpipe(struct sf_ctx *c, int err) SF_HIDDEN;
 
 /* fdtab.c: is this fd a socket (1) or not (0), and which kind; what the shim saw happen. */
 int sf_fd_is_socket(int fd) SF_HIDDEN;

@@ -11,9 +11,11 @@
 #define CTX_PAIR(d, t, sv) SF_CTX_NEW
 #define CTX_ADDR(f, a) SF_CTX_ADDR
 #define CTX_FD(f) SF_CTX_FD
+#define CTX_FDF(f, fl) SF_CTX_FD
+#define CTX_ADDRF(f, a, fl) SF_CTX_ADDR
 #define CTX_SOCKFD(f) SF_CTX_SOCKFD
 
-#define E(err, src) {err, SF_SRC_##src},
+#define E(err, src, why) {err, SF_SRC_##src, SF_WHY_##why},
 #define SF_CALL(name, ret, params, args, fail, ctx, kind, errnos) \
   static const struct sf_errno_doc sf_errnos_##name[] = {errnos};
 #include "calls.def"
@@ -68,6 +70,19 @@ const char *sf_src_name(enum sf_src src)
   return "?";
 }
 
+static const struct {
+  const char *name, *text;
+  int env;
+} sf_whys[] = {
+#define SF_WHY_ROW(name, env, text) {#name, text, env},
+    SF_WHYS(SF_WHY_ROW)
+#undef SF_WHY_ROW
+};
+
+const char *sf_why_name(enum sf_why why) { return sf_whys[why].name; }
+const char *sf_why_text(enum sf_why why) { return sf_whys[why].text; }
+int sf_why_env(enum sf_why why) { return sf_whys[why].env; }
+
 static int sf_word_eq(const char *word, size_t len, const char *name)
 {
   return strlen(name) == len && memcmp(word, name, len) == 0;
@@ -108,6 +123,12 @@ int sf_errno_index(int call, int err)
 }
 
 int sf_errno_documented(int call, int err) { return sf_errno_index(call, err) >= 0; }
+
+int sf_errno_env(int call, int err)
+{
+  int i = sf_errno_index(call, err);
+  return i < 0 ? -1 : sf_why_env(sf_calls[call].errnos[i].why);
+}
 
 /* Optimal string alignment distance, case-insensitive; words are short (< 32). */
 static unsigned sf_distance(const char *a, size_t la, const char *b, size_t lb)

@@ -98,6 +98,8 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
 #define CTX_NEW(d, t) c.family = (d), c.type = (t)&0xf
 #define CTX_ADDR(f, a) c.fd = (f), c.addr = (a)
 #define CTX_FD(f) c.fd = (f)
+#define CTX_FDF(f, fl) c.fd = (f), c.flags = (fl)
+#define CTX_ADDRF(f, a, fl) CTX_ADDR(f, a), c.flags = (fl)
 #define CTX_SOCKFD(f) c.fd = (f)
 #define CTX_PAIR(d, t, v) CTX_NEW(d, t), c.sv = (v)
 
@@ -153,9 +155,16 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
       return r_;                                                                           \
     }                                                                                      \
     if (inject_ > 0) {                                                                     \
-      if ((kind) & SF_K_CLOSEFD && real_ args == 0)                                    \
-        sf_slot_freed();                                                                   \
+      if ((kind) & SF_K_CLOSEFD) {                                                         \
+        if (real_ args == 0)                                                               \
+          sf_slot_freed();                                                                 \
+      } else if (c.start_real) { /* a connect the kernel would have started */            \
+        int fl_ = sf_start_begin(c.fd);                                                    \
+        long rr_ = (long)real_ args;                                                       \
+        inject_ = sf_start_end(c.fd, fl_, rr_, errno, inject_);                            \
+      }                                                                                    \
       sf_leave(&c, (long)(fail), inject_, rule_, n_);                                \
+      sf_fake_sigpipe(&c, inject_);                                                        \
       errno = inject_;                                                                     \
       return (ret)(fail);                                                                  \
     }                                                                                      \

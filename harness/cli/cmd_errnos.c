@@ -14,7 +14,9 @@ static const char sf_errnos_help[] =
     "\n"
     "Lists every intercepted call with the value an injected failure returns and the errnos\n"
     "the call is documented to return, each with its source: seed (the project's reference),\n"
-    "man (Linux man-pages) or posix (POSIX.1-2017). With CALL, that call in detail.\n"
+    "man (Linux man-pages) or posix (POSIX.1-2017), and its class: env (the environment can\n"
+    "cause it to a correct call: explore's default) or bug (only a wrong argument or a call\n"
+    "out of order can). With CALL, that call in detail, with the reason.\n"
     "error=any draws from these lists; other errnos need :force.\n"
     "\n"
     "      --json           the same as a JSON array, one object per call\n"
@@ -39,8 +41,11 @@ static void sf_print_call_json(int id)
     }
   printf("],\"errnos\":[");
   for (unsigned i = 0; i < c->nerrnos; i++)
-    printf("%s{\"errno\":\"%s\",\"value\":%d,\"source\":\"%s\"}", i ? "," : "",
-           sf_errno_name(c->errnos[i].err), c->errnos[i].err, sf_src_name(c->errnos[i].src));
+    printf("%s{\"errno\":\"%s\",\"value\":%d,\"source\":\"%s\",\"why\":\"%s\","
+           "\"class\":\"%s\"}",
+           i ? "," : "", sf_errno_name(c->errnos[i].err), c->errnos[i].err,
+           sf_src_name(c->errnos[i].src), sf_why_name(c->errnos[i].why),
+           sf_why_env(c->errnos[i].why) ? "env" : "bug");
   printf("]}");
 }
 
@@ -95,16 +100,19 @@ int sf_cmd_errnos(int argc, char **argv)
     printf("%s %s%s\nan injected failure returns %ld with errno one of:\n", c->ret, c->name,
            c->params, c->fail);
     for (unsigned i = 0; i < c->nerrnos; i++)
-      printf("  %-16s %-6s %s\n", sf_errno_name(c->errnos[i].err), sf_src_name(c->errnos[i].src),
-             strerror(c->errnos[i].err));
+      printf("  %-16s %-6s %-13s %s: %s\n", sf_errno_name(c->errnos[i].err),
+             sf_src_name(c->errnos[i].src), sf_why_name(c->errnos[i].why),
+             strerror(c->errnos[i].err), sf_why_text(c->errnos[i].why));
     return 0;
   }
-  printf("%-12s %-5s %s\n", "CALL", "FAILS", "DOCUMENTED ERRNOS (source)");
+  printf("%-12s %-5s %s\n", "CALL", "FAILS",
+         "DOCUMENTED ERRNOS (source, env: a correct call can meet it / bug: only a bug causes it)");
   for (int id = 0; id < SF_NCALLS; id++) {
     const struct sf_call_info *c = &sf_calls[id];
     printf("%-12s %-5ld", c->name, c->fail);
     for (unsigned i = 0; i < c->nerrnos; i++)
-      printf(" %s(%s)", sf_errno_name(c->errnos[i].err), sf_src_name(c->errnos[i].src));
+      printf(" %s(%s,%s)", sf_errno_name(c->errnos[i].err), sf_src_name(c->errnos[i].src),
+             sf_why_env(c->errnos[i].why) ? "env" : "bug");
     printf("\n");
   }
   return 0;

@@ -42,7 +42,9 @@ static const char sf_explore_help[] =
     "                       --timeout); within twice that it 'exited late', later is a hang\n"
     "  --calls LIST         only these calls (comma-separated, e.g. accept,recv)\n"
     "  --errnos LIST        only these errnos, where documented; 'core' is\n"
-    "                       EMFILE,ENOBUFS,EACCES,EPERM (default: every documented errno)\n"
+    "                       EMFILE,ENOBUFS,EACCES,EPERM; 'all' every documented errno,\n"
+    "                       those only a bug causes too, forced past the shim's state\n"
+    "                       checks (default 'env': those the environment can cause)\n"
     "  --max-per-call N     occurrences (or sites) per call, default 8\n"
     "  --by-site            one point per call site instead of per occurrence\n"
     "  --kinds LIST         point kinds (default all): once (one call fails), burst (the\n"
@@ -135,7 +137,8 @@ static int sf_parse_errnos(struct sf_explore *x, const char *list)
   static const char core[] = "EMFILE,ENOBUFS,EACCES,EPERM";
   const char *given = list;
   x->nerrnos = 0;
-  if (strcmp(list, "documented") == 0 || strcmp(list, "all") == 0)
+  x->all_errnos = strcmp(list, "documented") == 0 || strcmp(list, "all") == 0;
+  if (x->all_errnos || strcmp(list, "env") == 0)
     return 0;
   if (strcmp(list, "core") == 0)
     list = core;
@@ -498,8 +501,10 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
     sf_err("explore", "%s", err);
     return SOCKFAULT_EXIT_TARGET;
   }
-  char *abs = realpath(prog, NULL);
-  r->prog = abs ? abs : strdup(prog);
+  /* absolute for runs in other directories, but never realpath()'d: the name started by is
+   * the program's personality (busybox applets, redis-server -> redis-check-rdb) */
+  char abs[PATH_MAX];
+  r->prog = strdup(sf_abs_path(prog, abs, sizeof abs) == 0 ? abs : prog);
   r->nargs = (size_t)(nprog - 1);
   r->args = calloc(r->nargs + 1, sizeof *r->args);
   if (!r->prog || !r->args)

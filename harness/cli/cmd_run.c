@@ -122,8 +122,8 @@ int sf_cmd_run(int argc, char **argv)
     free(rules);
     return SOCKFAULT_EXIT_TARGET;
   }
-  argv[optind] = prog;
-  struct sf_launch l = {.shim = shim, .argv = argv + optind, .rules = rules,
+  /* executed by its resolved path, argv[0] as the user typed it (as a shell does) */
+  struct sf_launch l = {.shim = shim, .argv = argv + optind, .path = prog, .rules = rules,
                         .rules_file = file, .log = log, .log_level = level,
                         .inherit = inherit, .fd_in = -1, .fd_out = -1, .fd_err = -1};
   struct sigaction sa = {.sa_handler = sf_forward};

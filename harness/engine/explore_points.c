@@ -16,7 +16,7 @@ unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsig
   unsigned n = 0;
   for (unsigned i = 0; i < c->nerrnos && n < max; i++) {
     int e = c->errnos[i].err;
-    int want = x->nerrnos == 0;
+    int want = x->nerrnos == 0 && (x->all_errnos || sf_why_env(c->errnos[i].why));
     for (unsigned j = 0; j < x->nerrnos && !want; j++)
       want = x->errnos[j] == e;
     if (want)
@@ -160,7 +160,7 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
     if (maxn == 0)
       continue;
     unsigned ne = sf_explore_errnos(x, call, errs, SF_MAX_ERRNO_SEL);
-    struct sf_fault f = {.call = call};
+    struct sf_fault f = {.call = call, .force = x->all_errnos};
     if (x->rep.by_site) {
       const char *sites[256];
       size_t lim = x->rep.max_per_call < 256 ? x->rep.max_per_call : 256;
@@ -260,6 +260,7 @@ long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t n
         cd->rank = errs[e] == p->fault[0].err ? 0 : e + 1;
         cd->parent = i;
         cd->second.call = c->call;
+        cd->second.force = x->all_errnos;
         cd->second.err = errs[e];
         cd->second.when = c->n;
       }

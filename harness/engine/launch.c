@@ -70,6 +70,20 @@ int sf_find_shim(char *out, size_t len, char *err, size_t errlen)
   return -1;
 }
 
+int sf_abs_path(const char *path, char *out, size_t len)
+{
+  if (path[0] == '/')
+    return (size_t)snprintf(out, len, "%s", path) < len ? 0 : -1;
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd))
+    return -1;
+  while (path[0] == '.' && path[1] == '/')
+    path += 2;
+  return (size_t)snprintf(out, len, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path) < len
+             ? 0
+             : -1;
+}
+
 int sf_resolve_prog(const char *prog, char *out, size_t len, char *err, size_t errlen)
 {
   if (strchr(prog, '/')) {
@@ -324,7 +338,7 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
       fail[0] = 2;
       goto failed;
     }
-    execve(l->argv[0], l->argv, env.env);
+    execve(l->path ? l->path : l->argv[0], l->argv, env.env);
   failed:
     fail[1] = errno;
     _exit(127);

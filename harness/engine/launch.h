@@ -8,7 +8,8 @@
 
 struct sf_launch {
   const char *shim;       /* libsockfault.so */
-  char *const *argv;      /* program (already resolved to a path) and its arguments */
+  char *const *argv;      /* program and its arguments: argv[0] as the user gave it */
+  const char *path;       /* the program's resolved path, executed; NULL: argv[0] */
   const char *rules;      /* SOCKFAULT, or NULL to leave the environment's */
   const char *rules_file; /* SOCKFAULT_FILE, or NULL to leave the environment's */
   const char *log;        /* SOCKFAULT_LOG, or NULL */
@@ -30,6 +31,10 @@ int sf_find_shim(char *out, size_t len, char *err, size_t errlen);
 
 /* PROG as execvp would find it. 0, or -1 with a message. */
 int sf_resolve_prog(const char *prog, char *out, size_t len, char *err, size_t errlen);
+/* path made absolute against the working directory, symlinks kept: a multi-call binary
+ * (busybox) or a symlinked daemon (/usr/bin/redis-server -> redis-check-rdb) chooses its
+ * personality from the name it was started by. 0, or -1 when it does not fit. */
+int sf_abs_path(const char *path, char *out, size_t len);
 
 /* 0 if the shim can reach the program (dynamically linked ELF, or a script whose interpreter
  * is), -1 with the reason (statically linked, not executable …). */

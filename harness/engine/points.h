@@ -15,13 +15,17 @@
 struct sf_explore {
   struct sf_report rep;     /* options, baseline and points */
   uint64_t calls_mask;      /* calls to explore (--calls), bit per call id */
-  int errnos[SF_MAX_ERRNO_SEL]; /* --errnos selection; none: every documented errno */
+  int errnos[SF_MAX_ERRNO_SEL]; /* --errnos selection; none: see all_errnos */
   unsigned nerrnos;
+  /* --errnos all: every documented errno, bug-only ones too, each rule with :force so the
+   * shim's kernel-state checks let it through; without a selection, only the errnos the
+   * environment can cause to a correct call (calls.def's ENV_ column) */
+  bool all_errnos;
   unsigned pairs_per_fault; /* later calls considered for a second fault */
 };
 
 /* The errnos to try on a call, in table order: the selection where documented, else all
- * documented ones. Returns how many were written to out. */
+ * documented ones with --errnos all, else the environment's. Returns how many were written to out. */
 unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max);
 
 /* Add the single-fault points from the baseline's calls to x->rep, keeping only those of

@@ -448,7 +448,16 @@ void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len)
     snprintf(when, sizeof when, "%llu..%llu", f->when, f->until);
   else
     snprintf(when, sizeof when, "%llu", f->when);
-  snprintf(buf, len, "%s:error=%s%s:when=%s", call, en ? en : "?", site, when);
+  snprintf(buf, len, "%s:error=%s%s:when=%s%s", call, en ? en : "?", site, when,
+           f->force ? ":force" : "");
+}
+
+bool sf_point_bug_only(const struct sf_point *p)
+{
+  for (unsigned i = 0; i < p->nfaults && i < 2; i++)
+    if (sf_errno_env(p->fault[i].call, p->fault[i].err) != 1)
+      return true;
+  return false;
 }
 
 void sf_point_rules(const struct sf_point *p, char *buf, size_t len)
@@ -464,6 +473,14 @@ void sf_point_rules(const struct sf_point *p, char *buf, size_t len)
   }
   if (n < len)
     buf[n] = '\0';
+}
+
+/* Append one word to buf, after a space unless it is the first. */
+static void sf_append_word(char *buf, size_t len, size_t *n, const char *piece)
+{
+  int w = snprintf(buf + *n, len - *n, "%s%s", *n ? " " : "", piece);
+  if (w > 0)
+    *n = *n + (size_t)w < len ? *n + (size_t)w : len - 1;
 }
 
 /* Append s to buf, single-quoted for the shell when it needs it. */
@@ -490,9 +507,36 @@ static void sf_shq(char *buf, size_t len, size_t *n, const char *s)
     piece[k++] = '\'';
     piece[k] = '\0';
   }
-  int w = snprintf(buf + *n, len - *n, "%s%s", *n ? " " : "", piece);
-  if (w > 0)
-    *n = *n + (size_t)w < len ? *n + (size_t)w : len - 1;
+  sf_append_word(buf, len, n, piece);
+}
+
+/* Append s with {port} filled and each {tmp} as "${SF_TMP}", the fresh private directory the
+ * reproducer makes first (as replay does), never a shared one such as /tmp. */
+static void sf_shq_subst(char *buf, size_t len, size_t *n, const char *s, int port)
+{
+  char *a = sf_subst(s, port, "\x01");
+  if (!a || !strchr(a, '\x01')) {
+    sf_shq(buf, len, n, a ? a : s);
+    free(a);
+    return;
+  }
+  char piece[4096];
+  size_t k = 0;
+  piece[k++] = '"';
+  for (const char *p = a; *p && k < sizeof piece - 12; p++) {
+    if (*p == '\x01') {
+      memcpy(piece + k, "${SF_TMP}", 9);
+      k += 9;
+      continue;
+    }
+    if (strchr("\"\\$`", *p))
+      piece[k++] = '\\';
+    piece[k++] = *p;
+  }
+  piece[k++] = '"';
+  piece[k] = '\0';
+  free(a);
+  sf_append_word(buf, len, n, piece);
 }
 
 void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, char *buf,
@@ -500,6 +544,12 @@ void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, ch
 {
   size_t n = 0;
   buf[0] = '\0';
+  bool tmp = r->check && strstr(r->check, "{tmp}");
+  tmp |= r->peer && strstr(r->peer, "{tmp}");
+  for (size_t i = 0; i < r->nargs; i++)
+    tmp |= strstr(r->args[i], "{tmp}") != NULL;
+  if (tmp)
+    sf_append_word(buf, len, &n, "SF_TMP=$(mktemp -d) &&");
   sf_shq(buf, len, &n, "sockfault");
   sf_shq(buf, len, &n, "run");
   for (unsigned i = 0; i < p->nfaults && i < SF_MAX_FAULTS; i++) {
@@ -510,21 +560,20 @@ void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, ch
   }
   sf_shq(buf, len, &n, "--");
   sf_shq(buf, len, &n, r->prog ? r->prog : "?");
-  for (size_t i = 0; i < r->nargs; i++) {
-    char *a = sf_subst(r->args[i], p->port, "/tmp");
-    sf_shq(buf, len, &n, a ? a : r->args[i]);
-    free(a);
-  }
+  for (size_t i = 0; i < r->nargs; i++)
+    sf_shq_subst(buf, len, &n, r->args[i], p->port);
   if (r->peer) {
-    char *c = sf_subst(r->peer, p->port, "/tmp");
-    int w = snprintf(buf + n, len - n, "   # first, from another shell: %s", c ? c : r->peer);
+    char *c = sf_subst(r->peer, p->port, "${SF_TMP}");
+    int w = snprintf(buf + n, len - n, "   # first, from another shell%s: %s",
+                     tmp ? " with the same SF_TMP" : "", c ? c : r->peer);
     if (w > 0)
       n = n + (size_t)w < len ? n + (size_t)w : len - 1;
     free(c);
   }
   if (r->check) {
-    char *c = sf_subst(r->check, p->port, "/tmp");
-    int w = snprintf(buf + n, len - n, "   # then, from another shell: %s", c ? c : r->check);
+    char *c = sf_subst(r->check, p->port, "${SF_TMP}");
+    int w = snprintf(buf + n, len - n, "   # then, from another shell%s: %s",
+                     tmp ? " with the same SF_TMP" : "", c ? c : r->check);
     (void)w;
     free(c);
   }

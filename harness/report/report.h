@@ -63,6 +63,7 @@ struct sf_fault {
   unsigned long long until;/* a burst's last occurrence; 0 for one failure */
   long long window_ms;     /* > 0: sustained, for this long */
   char site[SF_SITE_MAX];  /* "" when the point is per occurrence, else MODULE+0xOFF */
+  bool force;              /* the rule has :force (explore --errnos all) */
 };
 
 /* The kinds of points: one failure, failures in a row, a failure that lasts, two faults. */
@@ -220,6 +221,9 @@ void sf_point_id(const struct sf_point *p, char *buf, size_t len);
 enum sf_kind sf_point_kind(const struct sf_point *p);
 /* The failures in a row a burst fault injects (2 or 3), else 0. */
 unsigned sf_fault_burst(const struct sf_fault *f);
+/* The point fails a call with an errno only a bug causes (calls.def's BUG_ column, or not
+ * documented): its findings are reported apart, a correct program never meets them. */
+bool sf_point_bug_only(const struct sf_point *p);
 /* Parse "17" / "17.2"; 0 or -1. */
 int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub);
 /* The shim rules of the point: "accept:error=EMFILE:when=2[;...]", into a buffer of

@@ -77,16 +77,26 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
   char *repro = malloc(SF_REPRO_MAX);
   if (!repro)
     return -1;
-  for (size_t i = 0; i < r->npoints; i++) {
-    const struct sf_point *p = &r->points[i];
-    if (!p->done || !p->finding)
-      continue;
-    char id[32], rules[SF_POINT_RULES_MAX];
-    sf_point_id(p, id, sizeof id);
-    sf_point_rules(p, rules, sizeof rules);
-    sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
-    fprintf(out, "  #%-6s %-15s %s: %s\n           %s\n", id, sf_class_name(p->cls), rules,
-            p->detail ? p->detail : "", repro);
+  /* first the findings a correct program's environment can cause, then those on errnos only
+   * a bug causes (explore --errnos all): a crash there is real, a missed retry is not */
+  size_t nbug = 0;
+  for (size_t i = 0; i < r->npoints; i++)
+    nbug += r->points[i].done && r->points[i].finding && sf_point_bug_only(&r->points[i]);
+  for (int bug = 0; bug < 2; bug++) {
+    if (bug && nbug)
+      fprintf(out, "findings on errnos only a bug causes (a correct call never meets them): %zu\n",
+              nbug);
+    for (size_t i = 0; i < r->npoints; i++) {
+      const struct sf_point *p = &r->points[i];
+      if (!p->done || !p->finding || sf_point_bug_only(p) != (bug == 1))
+        continue;
+      char id[32], rules[SF_POINT_RULES_MAX];
+      sf_point_id(p, id, sizeof id);
+      sf_point_rules(p, rules, sizeof rules);
+      sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
+      fprintf(out, "  #%-6s %-15s %s: %s\n           %s\n", id, sf_class_name(p->cls), rules,
+              p->detail ? p->detail : "", repro);
+    }
   }
   free(repro);
   size_t nmis = 0;

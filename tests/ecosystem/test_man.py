@@ -103,7 +103,8 @@ class ManPages(unittest.TestCase):
         flat = " ".join(text.split())
         for call in table:
             name = call["call"]
-            errnos = ", ".join(f"{e['errno']} ({e['source']})" for e in call["errnos"])
+            errnos = ", ".join(f"{e['errno']} ({e['source']}, {e['why']})"
+                               for e in call["errnos"])
             self.assertIn(f"documented errnos: {errnos}.", flat, name)
             self.assertIn(f"{call['returns']} {name}(", flat, name)
         for e in {e["errno"]: e for c in table for e in c["errnos"]}.values():

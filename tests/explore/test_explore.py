@@ -32,10 +32,12 @@ def target(name):
     return os.path.join(TARGETS, name)
 
 
-def errnos_of(call):
+def errnos_of(call, classes=("env",)):
+    """The call's documented errnos explore tries: by default those of class env (a correct
+    call can meet them), with --errnos all those of class bug too."""
     out = subprocess.run([CLI, "errnos", "--json", call], check=True, capture_output=True,
                          text=True).stdout
-    return [e["errno"] for e in json.loads(out)[0]["errnos"]]
+    return [e["errno"] for e in json.loads(out)[0]["errnos"] if e["class"] in classes]
 
 
 class Explore:
@@ -123,12 +125,35 @@ class TargetsTest(Base):
         self.assertIn("sockfault run -e accept:error=EMFILE:when=1 -- ", bug.out)
         self.assertNoFindings(server("accept_crash_ok", "--calls", "accept"))
 
+    def test_errno_classes(self):
+        """By default only the errnos a correct call can meet (class env); --errnos all adds
+        those only a bug causes, forced past the shim's state checks, reported apart."""
+        env, bug = errnos_of("accept"), errnos_of("accept", ("bug",))
+        self.assertIn("EMFILE", env)
+        self.assertIn("EBADF", bug)
+        default = server("accept_crash_bug", "--calls", "accept")
+        self.assertEqual({p["faults"][0]["errno"] for p in default.points()}, set(env))
+        self.assertNotIn("only a bug causes", default.out)
+        x = server("accept_crash_bug", "--calls", "accept", "--errnos", "all")
+        self.assertSane(x, 1)
+        self.assertEqual(set(x.findings()),
+                         {r + ":force" for r in rules_for("accept", env + bug, [1, 2])})
+        for p in x.points():
+            f = p["faults"][0]
+            self.assertTrue(f["force"])
+            self.assertEqual(f["errno_class"], "bug" if f["errno"] in bug else "env")
+        head, apart = x.out.split("findings on errnos only a bug causes", 1)
+        self.assertIn("accept:error=EMFILE:when=1:force", head)
+        self.assertNotIn("accept:error=EBADF", head)
+        self.assertIn("accept:error=EBADF:when=1:force", apart)
+
     def test_correct_server_every_call(self):
         ok = server("accept_crash_ok")
         self.assertNoFindings(ok)
         calls = {p["faults"][0]["call"] for p in ok.points()}
-        self.assertTrue({"socket", "setsockopt", "bind", "listen", "accept", "recv", "send",
-                         "close"} <= calls, calls)
+        # close documents no errno a socket's environment can cause: explored with --errnos all
+        self.assertTrue({"socket", "setsockopt", "bind", "listen", "accept", "recv", "send"}
+                        <= calls, calls)
         # a failure before listen ends the server with a message: error-exit, not a finding
         bind = [p for p in ok.points() if p["faults"][0]["call"] == "bind"]
         self.assertTrue(all(p["class"] == "error-exit" and p["exit_status"] == 1 for p in bind))
@@ -282,6 +307,28 @@ class ReportTest(Base):
         self.assertIn(f"findings: {len(x.findings())} ", x.out)
         finding_lines = [l for l in lines if l.lstrip().startswith("#")]
         self.assertEqual(len(finding_lines), len(x.findings()))
+
+    def test_reproducer_private_tmp(self):
+        """{tmp} in a reproducer is a fresh private directory it makes, never /tmp: run
+        twice, it behaves the same (trivial's STATEFILE makes a second run in a shared
+        directory diverge: one socket instead of two, so when=2 never fires)."""
+        name = f"sf-state-{os.getpid()}"
+        x = explore("--calls", "socket", "--errnos", "EMFILE", "--", target("trivial"), "2",
+                    "{tmp}/" + name)
+        [p] = [p for p in x.points() if p["faults"][0]["when"] == 2]
+        rep = p["reproducer"]
+        self.assertTrue(rep.startswith("SF_TMP=$(mktemp -d) && sockfault run "), rep)
+        self.assertIn(f'"${{SF_TMP}}/{name}"', rep)
+        self.assertNotIn("/tmp", rep)
+        d = tempfile.mkdtemp(prefix="sf-repro.")
+        self.addCleanup(shutil.rmtree, d, True)
+        env = dict(os.environ, TMPDIR=d,
+                   PATH=os.path.dirname(os.path.abspath(CLI)) + os.pathsep + os.environ["PATH"])
+        for _ in range(2):
+            r = subprocess.run(["sh", "-c", rep], capture_output=True, text=True, env=env,
+                               timeout=60)
+            self.assertEqual(r.returncode, 1, (rep, r.stderr))
+            self.assertIn("socket: Too many open files", r.stderr)
 
     def test_json_schema(self):
         x = server("abort_server_bug", "--calls", "accept")

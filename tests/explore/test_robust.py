@@ -213,7 +213,7 @@ class Hostile(unittest.TestCase):
     def test_escaped_daemon(self):
         """Each run leaves a setsid'd daemon holding its stdout: all killed, runs judged."""
         prog = target("hostile_escape")
-        x = self.explore(["--calls", "socket,close", "--", prog])
+        x = self.explore(["--calls", "socket,close", "--errnos", "all", "--", prog])
         self.assertClean(x, prog, rcs=(0,))
         got = {p["faults"][0]["call"]: set() for p in self.points(x)}
         for p in self.points(x):

@@ -85,7 +85,7 @@ class Threads(TmpDir):
         writes = threads * ((iters + 7) // 8)  # every 8th iteration writes and reads
         n_get = total // 2 + 7
         rules = (f"getsockopt:error=ENOPROTOOPT:when={n_get};"
-                 "setsockopt:error=EINVAL:when=1000+1000;write:error=EAGAIN:when=5000+5000")
+                 "setsockopt:error=EINVAL:when=1000+1000;write:error=EAGAIN:when=5000+5000:force")
         p = run([os.environ["SF_THREADS"], str(threads), str(iters)], rules=rules, log=log,
                 level=level, timeout=240 if TSAN else T)
         self.assertNotIn("ThreadSanitizer", p.stderr)

@@ -51,6 +51,17 @@ int main(void)
         continue;
       }
       CHECK_EQ(sf_errno_lookup(name, strlen(name)), e);
+      /* The WHY column: a bad fd or pointer is always the caller's bug; running out of
+       * descriptors or memory, a reset, a broken pipe or a timeout never is (issue 19). */
+      const enum sf_why w = c->errnos[i].why;
+      CHECK((unsigned)w < SF_NWHY && sf_why_text(w)[0] != '\0');
+      CHECK_EQ(sf_why_env(w), strncmp(sf_why_name(w), "ENV_", 4) == 0);
+      if (e == EBADF || e == ENOTSOCK || e == EFAULT)
+        CHECK_EQ(sf_why_env(w), 0);
+      if (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS || e == ECONNRESET ||
+          e == EPIPE || e == ETIMEDOUT || e == ECONNREFUSED)
+        CHECK_EQ(sf_why_env(w), 1);
+      CHECK_EQ(sf_errno_env(id, e), sf_why_env(w));
       for (unsigned j = i + 1; j < c->nerrnos; j++)
         if (c->errnos[j].err == e) {
           fprintf(stderr, "%s: %s listed twice\n", c->name, name);

@@ -10,13 +10,16 @@
 #include "points.h"
 #include "table.h"
 
-unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max)
+unsigned sf_explore_errnos(const struct sf_explore *x, int call, bool unix_seen, int *out,
+                           unsigned max)
 {
   const struct sf_call_info *c = &sf_calls[call];
   unsigned n = 0;
   for (unsigned i = 0; i < c->nerrnos && n < max; i++) {
     int e = c->errnos[i].err;
     int want = x->nerrnos == 0 && (x->all_errnos || sf_why_env(c->errnos[i].why));
+    if (!x->all_errnos && !unix_seen && c->errnos[i].why == SF_WHY_ENV_FS)
+      continue;
     for (unsigned j = 0; j < x->nerrnos && !want; j++)
       want = x->errnos[j] == e;
     if (want)
@@ -154,12 +157,15 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
     if (!(x->calls_mask & SF_CALL_BIT(call)))
       continue;
     unsigned long long maxn = 0;
+    bool unix_seen = false;
     for (size_t i = 0; i < ncalls; i++)
-      if (calls[i].call == call && calls[i].n > maxn)
-        maxn = calls[i].n;
+      if (calls[i].call == call) {
+        maxn = calls[i].n > maxn ? calls[i].n : maxn;
+        unix_seen |= calls[i].unix_family;
+      }
     if (maxn == 0)
       continue;
-    unsigned ne = sf_explore_errnos(x, call, errs, SF_MAX_ERRNO_SEL);
+    unsigned ne = sf_explore_errnos(x, call, unix_seen, errs, SF_MAX_ERRNO_SEL);
     struct sf_fault f = {.call = call, .force = x->all_errnos};
     if (x->rep.by_site) {
       const char *sites[256];
@@ -241,7 +247,7 @@ long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t n
       if (c->pid != pid || !(x->calls_mask & SF_CALL_BIT(c->call)))
         continue;
       dist++;
-      unsigned ne = sf_explore_errnos(x, c->call, errs, SF_MAX_ERRNO_SEL);
+      unsigned ne = sf_explore_errnos(x, c->call, c->unix_family, errs, SF_MAX_ERRNO_SEL);
       for (unsigned e = 0; e < ne; e++) {
         if (nc == cap) {
           size_t ncap = cap ? cap * 2 : 256;

@@ -25,8 +25,12 @@ struct sf_explore {
 };
 
 /* The errnos to try on a call, in table order: the selection where documented, else all
- * documented ones with --errnos all, else the environment's. Returns how many were written to out. */
-unsigned sf_explore_errnos(const struct sf_explore *x, int call, int *out, unsigned max);
+ * documented ones with --errnos all, else the environment's; without --errnos all, not the
+ * AF_UNIX path errnos (ENV_FS) unless the baseline made the call on an AF_UNIX socket
+ * (unix_seen): the shim would not inject them elsewhere (docs/faithful.md). Returns how
+ * many were written to out. */
+unsigned sf_explore_errnos(const struct sf_explore *x, int call, bool unix_seen, int *out,
+                           unsigned max);
 
 /* Add the single-fault points from the baseline's calls to x->rep, keeping only those of
  * the shard; sets rep.total_points. Returns the number added, -1 when out of memory. */

@@ -99,6 +99,8 @@ static void sf_record(struct sf_logscan *s, const char *text, size_t len)
       }
       sf_count_injected(s, pid, sf_json_int(v, "fired", -1));
     }
+    const char *fam = sf_json_str(v, "family", NULL);
+    c.unix_family = fam && strcmp(fam, "unix") == 0;
     const char *site = sf_json_str(v, "site", "");
     snprintf(c.site, sizeof c.site, "%s", site);
     const char *type = sf_json_str(v, "type", "");

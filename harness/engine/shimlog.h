@@ -19,6 +19,7 @@ struct sf_logcall {
   bool failed;             /* ret was -1 */
   bool injected;
   int rule;                /* injecting rule, -1 */
+  bool unix_family;        /* the socket was AF_UNIX (the log's "family") */
   char site[SF_SITE_MAX];  /* MODULE+0xOFF, "" if absent */
 };
 

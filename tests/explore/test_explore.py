@@ -32,12 +32,14 @@ def target(name):
     return os.path.join(TARGETS, name)
 
 
-def errnos_of(call, classes=("env",)):
+def errnos_of(call, classes=("env",), inet=False):
     """The call's documented errnos explore tries: by default those of class env (a correct
-    call can meet them), with --errnos all those of class bug too."""
+    call can meet them), with --errnos all those of class bug too; on an inet socket, not
+    the AF_UNIX path errnos (ENV_FS)."""
     out = subprocess.run([CLI, "errnos", "--json", call], check=True, capture_output=True,
                          text=True).stdout
-    return [e["errno"] for e in json.loads(out)[0]["errnos"] if e["class"] in classes]
+    return [e["errno"] for e in json.loads(out)[0]["errnos"]
+            if e["class"] in classes and not (inet and e["why"] == "ENV_FS")]
 
 
 class Explore:
@@ -88,6 +90,18 @@ def server(name, *opts):
                    "--", target(name), "{port}")
 
 
+# Errnos the shim injects only in some socket states (docs/faithful.md): the targets' calls
+# never meet those states (accept after poll said ready, blocking connects and recvs, no
+# signal handler without SA_RESTART), so their points never fire.
+STATEFUL = {"EINTR", "EAGAIN", "EINPROGRESS"}
+
+
+def firing(call):
+    """The errnos explore tries on the targets' inet sockets that do fire there."""
+    stateful = STATEFUL - {"EAGAIN"} if call == "connect" else STATEFUL  # connect's: a limit
+    return [e for e in errnos_of(call, inet=True) if e not in stateful]
+
+
 def rules_for(call, errnos, whens):
     return {f"{call}:error={e}:when={w}" for e in errnos for w in whens}
 
@@ -117,7 +131,7 @@ class TargetsTest(Base):
     def test_accept_crash(self):
         bug = server("accept_crash_bug", "--calls", "accept")
         self.assertSane(bug, 1)
-        want = rules_for("accept", errnos_of("accept"), [1, 2])
+        want = rules_for("accept", firing("accept"), [1, 2])
         self.assertEqual(set(bug.findings()), want)
         for p in bug.findings().values():
             self.assertEqual((p["class"], p["signal"], p["exit_status"]), ("crash", "SIGSEGV", None))
@@ -181,7 +195,7 @@ class TargetsTest(Base):
     def test_bind_double_free(self):
         bug = server("bind_double_free_bug", "--calls", "bind")
         self.assertSane(bug, 1)
-        self.assertEqual(set(bug.findings()), rules_for("bind", errnos_of("bind"), [1]))
+        self.assertEqual(set(bug.findings()), rules_for("bind", firing("bind"), [1]))
         for p in bug.findings().values():
             self.assertEqual((p["class"], p["signal"]), ("crash", "SIGABRT"))
             self.assertIn("double free", p["stderr_tail"])
@@ -201,10 +215,11 @@ class TargetsTest(Base):
     def test_second_accept(self):
         bug = server("second_accept_bug", "--calls", "accept")
         self.assertSane(bug, 1)
-        self.assertEqual(set(bug.findings()), rules_for("accept", errnos_of("accept"), [2]))
+        self.assertEqual(set(bug.findings()), rules_for("accept", firing("accept"), [2]))
         for p in bug.findings().values():
             self.assertEqual((p["class"], p["signal"]), ("crash", "SIGABRT"))
-        first = [p for p in bug.points() if p["faults"][0]["when"] == 1]
+        first = [p for p in bug.points()
+                 if p["faults"][0]["when"] == 1 and p["faults"][0]["errno"] in firing("accept")]
         self.assertTrue(first and all(p["class"] == "ok" for p in first))
         self.assertNoFindings(server("second_accept_ok", "--calls", "accept"))
 
@@ -249,7 +264,7 @@ class TargetsTest(Base):
         bug = explore(*fail_on, "--", target("connect_leak_bug"))
         self.assertSane(bug, 1)
         self.assertEqual(bug.report["baseline"]["sockets"], 0)
-        self.assertEqual(set(bug.findings()), rules_for("connect", errnos_of("connect"), [1]))
+        self.assertEqual(set(bug.findings()), rules_for("connect", firing("connect"), [1]))
         for p in bug.findings().values():
             self.assertEqual((p["class"], p["sockets"], p["exit_status"]), ("fd-leak", 1, 0))
         # by default, a leak is reported but is not a finding
@@ -262,7 +277,7 @@ class TargetsTest(Base):
         bug = explore("--", target("swallow_bug"))
         self.assertSane(bug, 1)
         self.assertTrue(bug.report["baseline"]["stdout_stable"])
-        want = rules_for("recv", [e for e in errnos_of("recv") if e != "EINTR"], [1])
+        want = rules_for("recv", firing("recv"), [1])
         self.assertEqual(set(bug.findings()), want)
         self.assertTrue(all(p["class"] == "silent" for p in bug.findings().values()))
         self.assertNoFindings(explore("--", target("swallow_ok")))
@@ -297,7 +312,7 @@ class ReportTest(Base):
         lines = x.out.splitlines()
         header = next(l for l in lines if l.split() == ["accept"])
         col = header.index("accept") + len("accept") // 2 - (1 - len("accept") % 2)
-        for e in errnos_of("accept"):
+        for e in firing("accept"):
             row = next(l for l in lines if l.split() and l.split()[0] == e)
             self.assertEqual(row.rstrip()[-1], "C", row)
             self.assertEqual(row[col - 1:col + 2].strip(), "C", (row, col))

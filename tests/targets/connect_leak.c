@@ -45,7 +45,7 @@ int main(void)
   char buf[32] = "";
   if (s < 0)
     perror("accept");
-  else if (send(fd, "hello\n", 6, 0) != 6)
+  else if (send(fd, "hello\n", 6, MSG_NOSIGNAL) != 6) /* EPIPE an error, not SIGPIPE */
     perror("send");
   else if (recv(s, buf, sizeof buf - 1, 0) != 6)
     fprintf(stderr, "recv: short or failed\n");

@@ -16,7 +16,8 @@ int main(void)
     return 1;
   }
   static const char msg[] = "hello through a socket pair\n";
-  if (send(sv[0], msg, sizeof msg - 1, 0) != (ssize_t)(sizeof msg - 1)) {
+  /* MSG_NOSIGNAL: an EPIPE is an error to report, not a SIGPIPE death */
+  if (send(sv[0], msg, sizeof msg - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof msg - 1)) {
     perror("send");
     return 1;
   }

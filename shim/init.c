@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,14 +66,36 @@ static void sf_rules_die(const char *msg)
 
 static char sf_file_buf[SF_RULES_FILE_MAX];
 
+/* A relative SOCKFAULT_FILE or SOCKFAULT_LOG is made absolute in the environment, once at
+ * start, so a child that changes directory before exec reads and logs the same files. */
+static void sf_absolute_env(int i, const char *name, const char *path)
+{
+  static char buf[2][4096 + 32]; /* one per variable: putenv keeps the string */
+  if (path[0] == '/')
+    return;
+  size_t nl = strlen(name);
+  memcpy(buf[i], name, nl);
+  buf[i][nl] = '=';
+  if (!getcwd(buf[i] + nl + 1, sizeof buf[i] - nl - 2))
+    return;
+  size_t used = strlen(buf[i]);
+  if (used + 1 + strlen(path) >= sizeof buf[i])
+    return;
+  buf[i][used] = '/';
+  memcpy(buf[i] + used + 1, path, strlen(path) + 1);
+  putenv(buf[i]); /* static storage: no allocation of the string itself */
+}
+
 static void sf_load_rules(struct sf_ruleset *rs)
 {
   char err[512], label[300];
   const char *file = getenv("SOCKFAULT_FILE");
   snprintf(label, sizeof label, "SOCKFAULT_FILE=%.280s", file ? file : "");
-  if (sf_rules_load(getenv("SOCKFAULT"), "SOCKFAULT", file, label, sf_file_buf,
-                    sizeof sf_file_buf, rs, err, sizeof err) != 0)
+  if (sf_rules_load(getenv("SOCKFAULT"), "SOCKFAULT", file, label, 0, sf_file_buf,
+                    sizeof sf_file_buf, NULL, rs, err, sizeof err) != 0)
     sf_rules_die(err);
+  if (file)
+    sf_absolute_env(0, "SOCKFAULT_FILE", file);
 }
 
 static uint64_t sf_random_seed(void)
@@ -242,6 +265,7 @@ void sf_init(void)
       sf_rules_die(msg);
     }
     sf_g.log_level = lv;
+    sf_absolute_env(1, "SOCKFAULT_LOG", log);
   } else if (level) {
     sf_note("warning: SOCKFAULT_LOG_LEVEL has no effect without SOCKFAULT_LOG", NULL, NULL);
   }

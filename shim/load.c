@@ -6,18 +6,34 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 /* The whole file into buf; its length, or -1 with err set. */
-static long sf_read_whole(const char *path, const char *label, char *buf, size_t cap, char *err,
-                          size_t errlen)
+static long sf_read_whole(const char *path, const char *label, int pipe_ok, char *buf,
+                          size_t cap, char *err, size_t errlen)
 {
-  int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     snprintf(err, errlen, "%s: %s", label, strerror(errno));
     return -1;
   }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+    const int open_pipe = strncmp(path, "/dev/fd/", 8) == 0 ||
+                          strncmp(path, "/proc/self/fd/", 14) == 0 || strcmp(path, "/dev/stdin") == 0;
+    if (!pipe_ok || !open_pipe) {
+      snprintf(err, errlen, "%s: a %s (refused: %s)", label, open_pipe ? "pipe" : "FIFO",
+               open_pipe ? "only the first process could read it; sockfault run -f reads it "
+                           "once and passes the rules on"
+                         : "it would be waited on; give a file, or -f <(...)");
+      syscall(SYS_close, fd);
+      return -1;
+    }
+  }
+  fcntl(fd, F_SETFL, 0); /* a pipe read to its end blocks for its writer */
   size_t used = 0;
   for (;;) {
     long r = syscall(SYS_read, fd, buf + used, cap - used);
@@ -42,16 +58,18 @@ static long sf_read_whole(const char *path, const char *label, char *buf, size_t
 }
 
 int sf_rules_load(const char *text, const char *text_origin, const char *path,
-                  const char *label, char *buf, size_t cap, struct sf_ruleset *rs, char *err,
-                  size_t errlen)
+                  const char *label, int pipe_ok, char *buf, size_t cap, size_t *len,
+                  struct sf_ruleset *rs, char *err, size_t errlen)
 {
   if (text && sf_rules_parse(text, strlen(text), text_origin, rs, err, errlen) != 0)
     return -1;
   if (!path)
     return 0;
-  long n = sf_read_whole(path, label, buf, cap, err, errlen);
+  long n = sf_read_whole(path, label, pipe_ok, buf, cap, err, errlen);
   if (n < 0)
     return -1;
+  if (len)
+    *len = (size_t)n;
   return sf_rules_parse(buf, (size_t)n, path, rs, err, errlen);
 }
 

@@ -14,11 +14,14 @@
 #define SF_RULES_FILE_MAX (64 * 1024)
 
 /* Parse text (NULL: none) and then the file at path (NULL: none) into rs. The file is read
- * into buf (cap bytes, SF_RULES_FILE_MAX); messages name it as label ("SOCKFAULT_FILE=x"
- * or the path) and the text as text_origin. 0, or -1 with the reason in err. */
+ * into buf (cap bytes, SF_RULES_FILE_MAX), its length to *len when len is not NULL;
+ * messages name it as label ("SOCKFAULT_FILE=x" or the path) and the text as text_origin.
+ * A named FIFO is refused, never waited on; an open pipe (-f <(...): /dev/fd/N) only when
+ * pipe_ok (the command reads it once and passes the rules on; in the shim only the first
+ * process could read it). 0, or -1 with the reason in err. */
 int sf_rules_load(const char *text, const char *text_origin, const char *path,
-                  const char *label, char *buf, size_t cap, struct sf_ruleset *rs, char *err,
-                  size_t errlen);
+                  const char *label, int pipe_ok, char *buf, size_t cap, size_t *len,
+                  struct sf_ruleset *rs, char *err, size_t errlen);
 
 /* The log level by name: 1 for "all", 0 for "faults", -1 for anything else (say then
  * "NAME='x': " SF_LOG_LEVEL_EXPECTED). */

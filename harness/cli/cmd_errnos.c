@@ -31,7 +31,8 @@ static void sf_print_call_json(int id)
     unsigned bit;
     const char *name;
   } kinds[] = {{SF_K_NET, "net"},   {SF_K_NEWFD, "creates_fd"}, {SF_K_CLOSEFD, "closes_fd"},
-               {SF_K_PEER, "peer"}, {SF_K_BLOCK, "blocks"}, {SF_K_ADDR, "sets_addr"}};
+               {SF_K_PEER, "peer"}, {SF_K_BLOCK, "blocks"}, {SF_K_ADDR, "sets_addr"},
+               {SF_K_IN, "waits_input"}, {SF_K_OUT, "waits_output"}};
   printf("\"kind\":[");
   const char *sep = "";
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)

@@ -109,11 +109,17 @@ int sf_cmd_run(int argc, char **argv)
     return SOCKFAULT_EXIT_USAGE;
   }
   char err[1024];
-  if (sf_validate_rules(rules, file, err, sizeof err) != 0) {
+  char *all = sf_gather_rules(rules, file, err, sizeof err);
+  free(rules);
+  if (!all) {
     sf_err("run", "%s; nothing was run", err);
-    free(rules);
     return SOCKFAULT_EXIT_RULE;
   }
+  rules = all; /* passed as SOCKFAULT; SOCKFAULT_FILE is not passed on */
+  /* made absolute once: a program that changes directory still logs here */
+  char log_abs[PATH_MAX];
+  if (log && sf_abs_path(log, log_abs, sizeof log_abs) == 0)
+    log = log_abs;
   char prog[PATH_MAX], shim[PATH_MAX];
   if (sf_resolve_prog(argv[optind], prog, sizeof prog, err, sizeof err) != 0 ||
       sf_check_preloadable(prog, err, sizeof err) != 0 ||
@@ -124,7 +130,7 @@ int sf_cmd_run(int argc, char **argv)
   }
   /* executed by its resolved path, argv[0] as the user typed it (as a shell does) */
   struct sf_launch l = {.shim = shim, .argv = argv + optind, .path = prog, .rules = rules,
-                        .rules_file = file, .log = log, .log_level = level,
+                        .rules_file = "", .log = log, .log_level = level,
                         .inherit = inherit, .fd_in = -1, .fd_out = -1, .fd_err = -1};
   struct sigaction sa = {.sa_handler = sf_forward};
   sigemptyset(&sa.sa_mask);

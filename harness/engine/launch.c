@@ -178,7 +178,7 @@ int sf_check_preloadable(const char *path, char *err, size_t errlen)
   return sf_check_depth(path, 0, err, errlen);
 }
 
-int sf_validate_rules(const char *rules, const char *rules_file, char *err, size_t errlen)
+char *sf_gather_rules(const char *rules, const char *rules_file, char *err, size_t errlen)
 {
   static struct sf_ruleset rs;
   static char buf[SF_RULES_FILE_MAX];
@@ -187,7 +187,25 @@ int sf_validate_rules(const char *rules, const char *rules_file, char *err, size
     rules = getenv("SOCKFAULT");
   if (!rules_file)
     rules_file = getenv("SOCKFAULT_FILE");
-  return sf_rules_load(rules, "-e", rules_file, rules_file, buf, sizeof buf, &rs, err, errlen);
+  size_t n = 0;
+  if (sf_rules_load(rules, "-e", rules_file, rules_file, 1, buf, sizeof buf, &n, &rs, err,
+                    errlen) != 0)
+    return NULL;
+  if (memchr(buf, '\0', n)) {
+    snprintf(err, errlen, "%s: holds a NUL byte: not a rules file", rules_file);
+    return NULL;
+  }
+  size_t rl = rules ? strlen(rules) : 0;
+  char *all = malloc(rl + n + 2);
+  if (!all) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  memcpy(all, rules ? rules : "", rl);
+  all[rl] = '\n';
+  memcpy(all + rl + 1, buf, n);
+  all[rl + 1 + n] = '\0';
+  return all;
 }
 
 /* environ with LD_PRELOAD prepended and the SOCKFAULT_* settings replaced; what we
@@ -267,7 +285,7 @@ static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
     snprintf(preload, sizeof preload, "%s", l->shim);
   sf_env_add(e, &k, "LD_PRELOAD", preload);
   for (int id = 0; id < SF_NENVS; id++)
-    if (set[id])
+    if (set[id] && (set[id][0] || id != SF_E_SOCKFAULT_FILE)) /* "": unset it */
       sf_env_add(e, &k, sf_env_names[id], set[id]);
   if (l->tmpdir)
     sf_env_add(e, &k, "TMPDIR", l->tmpdir);

@@ -11,7 +11,7 @@ struct sf_launch {
   char *const *argv;      /* program and its arguments: argv[0] as the user gave it */
   const char *path;       /* the program's resolved path, executed; NULL: argv[0] */
   const char *rules;      /* SOCKFAULT, or NULL to leave the environment's */
-  const char *rules_file; /* SOCKFAULT_FILE, or NULL to leave the environment's */
+  const char *rules_file; /* SOCKFAULT_FILE, or NULL to leave the environment's ("": unset) */
   const char *log;        /* SOCKFAULT_LOG, or NULL */
   const char *log_level;  /* SOCKFAULT_LOG_LEVEL, or NULL */
   int inherit;            /* SOCKFAULT_INHERIT: -1 leave, 0 or 1 */
@@ -47,8 +47,11 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen);
 /* Shell convention: exit status, or 128 + signal. */
 int sf_status_code(int wstatus);
 
-/* Validate the rules that would be in effect (arguments, else the environment). 0, or -1
- * with the parser's message. */
-int sf_validate_rules(const char *rules, const char *rules_file, char *err, size_t errlen);
+/* The rules that would be in effect (arguments, else the environment's SOCKFAULT and
+ * SOCKFAULT_FILE), validated and joined into one text, malloc'd: the file read once, here,
+ * so a pipe (-f <(...)) is not read again and found empty by the program, and a relative
+ * path does not move with the program's chdir. A named FIFO is refused. NULL with the
+ * message in err. */
+char *sf_gather_rules(const char *rules, const char *rules_file, char *err, size_t errlen);
 
 #endif

@@ -256,6 +256,59 @@ class RulesFile(unittest.TestCase):
             os.unlink(f.name)
 
 
+class Paths(unittest.TestCase):
+    """Relative paths made absolute once, at start; a pipe read once; FIFOs refused."""
+
+    def setUp(self):
+        self.d = tempfile.mkdtemp(prefix="sf-paths.")
+        self.addCleanup(shutil.rmtree, self.d, True)
+        os.mkdir(os.path.join(self.d, "elsewhere"))
+        with open(os.path.join(self.d, "r.rules"), "w") as f:
+            f.write("socket:error=EMFILE:when=1\n")
+
+    def cd_then_probe(self):
+        return ["/bin/sh", "-c", f'cd elsewhere && exec "{PROBE}" nsocket 2']
+
+    def test_relative_file_and_log_with_chdir(self):
+        p = subprocess.run([CLI, "run", "-f", "r.rules", "--log", "l.jsonl", "--"]
+                           + self.cd_then_probe(), cwd=self.d, env=clean_env(),
+                           capture_output=True, text=True, timeout=T)
+        self.assertEqual((p.returncode, p.stdout.split()), (0, ["EMFILE", "ok"]), p.stderr)
+        recs = read_log(os.path.join(self.d, "l.jsonl"))
+        self.assertEqual(len([r for r in recs if r.get("call") == "socket"]), 2)
+        self.assertFalse(os.path.exists(os.path.join(self.d, "elsewhere", "l.jsonl")))
+
+    def test_relative_env_with_chdir(self):
+        """LD_PRELOAD by hand: the shim makes SOCKFAULT_FILE and SOCKFAULT_LOG absolute."""
+        env = clean_env(LD_PRELOAD=SHIM, SOCKFAULT_FILE="r.rules", SOCKFAULT_LOG="l.jsonl")
+        p = subprocess.run(self.cd_then_probe(), cwd=self.d, env=env, capture_output=True,
+                           text=True, timeout=T)
+        self.assertEqual((p.returncode, p.stdout.split()), (0, ["EMFILE", "ok"]), p.stderr)
+        recs = read_log(os.path.join(self.d, "l.jsonl"))
+        self.assertEqual(len([r for r in recs if r.get("call") == "socket"]), 2)
+
+    def test_rules_from_a_pipe(self):
+        p = subprocess.run(["bash", "-c", f'"{CLI}" run -f <(echo socket:error=EACCES:when=2) '
+                            f'-- "{PROBE}" nsocket 2'], env=clean_env(), capture_output=True,
+                           text=True, timeout=T)
+        self.assertEqual((p.returncode, p.stdout.split()), (0, ["ok", "EACCES"]), p.stderr)
+
+    def test_fifos_refused(self):
+        fifo = os.path.join(self.d, "fifo")
+        os.mkfifo(fifo)
+        p = run_cli("run", "-f", fifo, "--", PROBE, "nsocket", "1")
+        self.assertEqual((p.returncode, p.stdout), (3, ""))
+        self.assertIn("FIFO", p.stderr)
+        p = run_cli("run", "--log", fifo, "--", PROBE, "nsocket", "1")
+        self.assertEqual((p.returncode, p.stdout), (3, ""))
+        self.assertIn("not a regular file", p.stderr)
+        env = clean_env(LD_PRELOAD=SHIM, SOCKFAULT_FILE=fifo)
+        p = subprocess.run([PROBE, "nsocket", "1"], env=env, capture_output=True, text=True,
+                           timeout=T)
+        self.assertEqual((p.returncode, p.stdout), (3, ""))
+        self.assertIn("FIFO", p.stderr)
+
+
 class Log(unittest.TestCase):
     def test_records(self):
         with tempfile.TemporaryDirectory() as d:
@@ -372,7 +425,7 @@ class Run(unittest.TestCase):
         self.assertEqual(seed, ["EBADF", "EFAULT", "ENOTSOCK", "EOPNOTSUPP", "EPERM", "ENOBUFS",
                                 "ENOMEM"])
         kinds = {c["call"]: set(c["kind"]) for c in table}
-        self.assertEqual(kinds["accept"], {"net", "creates_fd", "blocks"})
+        self.assertEqual(kinds["accept"], {"net", "creates_fd", "blocks", "waits_input"})
         self.assertEqual(kinds["close"], {"closes_fd", "peer", "blocks"})
         self.assertNotIn("net", kinds["read"])  # strace's %net has no read
         text = run_cli("errnos", "bind").stdout

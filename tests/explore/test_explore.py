@@ -161,6 +161,23 @@ class TargetsTest(Base):
         self.assertNotIn("accept:error=EBADF", head)
         self.assertIn("accept:error=EBADF:when=1:force", apart)
 
+    def test_multicall_symlinks(self):
+        """PROG runs by the name given (a symlink to a multi-call binary, as busybox or
+        redis-server are), never its realpath; a daemon that closes every inherited fd at
+        start-up keeps its log (explore sees it listen): both explored unmodified."""
+        for name in ("mc_server", "mc_closefds_server"):
+            x = server(name, "--calls", "accept", "--max-per-call", "1")
+            self.assertNoFindings(x)
+            self.assertEqual(x.report["prog"], target(name))
+            self.assertIn(f" -- {target(name)} ", x.points()[0]["reproducer"])
+            self.assertTrue(all(p["fired"] for p in x.points()
+                                if p["faults"][0]["errno"] in firing("accept")))
+        # run: found in PATH, executed by that path, argv[0] as typed (as a shell does)
+        env = dict(os.environ, PATH=TARGETS + os.pathsep + os.environ["PATH"])
+        r = subprocess.run([CLI, "run", "--", "mc_server"], capture_output=True, text=True,
+                           env=env, timeout=30)
+        self.assertEqual((r.returncode, r.stderr), (2, "usage: mc_server PORT\n"))
+
     def test_correct_server_every_call(self):
         ok = server("accept_crash_ok")
         self.assertNoFindings(ok)

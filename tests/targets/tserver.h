@@ -183,4 +183,26 @@ static inline int ts_serve(int c)
   return 0;
 }
 
+/* The whole correct server: listen on port, answer each connection once until SIGTERM. */
+static inline int ts_serve_forever(int port)
+{
+  ts_signals();
+  int lfd = ts_listen(port);
+  if (lfd < 0)
+    return 1;
+  while (!ts_stop) {
+    if (ts_wait(lfd) <= 0)
+      continue;
+    int c = accept(lfd, NULL, NULL);
+    if (c < 0) {
+      perror("accept");
+      continue;
+    }
+    ts_serve(c);
+    close(c);
+  }
+  close(lfd);
+  return 0;
+}
+
 #endif

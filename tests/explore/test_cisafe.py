@@ -172,7 +172,7 @@ class Progress(Case):
         self.assertEqual(p.returncode, 0, p.stderr)
         lines = [ln for ln in p.stderr.splitlines() if ln.startswith("explore: ")]
         self.assertTrue(lines, p.stderr)
-        self.assertRegex(lines[0], r"^explore: \d+/88 runs, 0 findings so far, ETA \d+:\d\d$")
+        self.assertRegex(lines[0], r"^explore: \d+/56 runs, 0 findings so far, ETA \d+:\d\d$")
         self.assertNotIn("\r", p.stderr)
         self.assertNotIn("\033", p.stderr)
         p = self.cli("explore", "-q", "--jobs", "1", "--progress", "0", "--", target("trivial"),

@@ -72,6 +72,7 @@ def rule_seeds(calls):
         "for-forms": "accept4:error=EMFILE:when=2+:for=2s;socket:error=ENOBUFS:for=250ms;"
                      "accept:error=ENFILE:for=1",
         "err-for": "accept:error=EMFILE:for=0;accept:error=EMFILE:for=2m",
+        "per-thread": "send:error=EPIPE:when=2:per=thread;recv:error=EINTR:per=process",
         "sets": "recv,send,read:error=EINTR;%net:error=any;%network:error=EBADF;all:error=any",
         "numeric-errno": "recv:error=104;send:error=32:when=1",
         "strace-prefix": "inject=recv:error=EINTR:when=2;fault=send:error=EPIPE",
@@ -107,7 +108,7 @@ def rules_dict(calls, names):
     words += ["error=", "when=", "prob=", "seed=", "family=", "type=", "port=", "fd=", "site=",
               "for=", "ms", "force", "any", "all", "%net", "%network", "inject=", "fault=", "inet", "inet6",
               "unix", "stream", "dgram", "seqpacket", "raw", "..", "+0x", "0x", ":", ";", "#",
-              "\n", "%", "retval="]
+              "\n", "%", "retval=", "per=", "thread", "process"]
     return words
 
 

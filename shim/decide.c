@@ -258,6 +258,22 @@ static int sf_window_open(const struct sf_rule *r, unsigned i, struct sf_ctx *c)
   return 1;
 }
 
+/* per=thread: each thread's own count of each rule's matches, as strace counts when= per
+ * traced thread. No heap: a __thread array, zeroed again when the rules change (the
+ * generation), so a thread's counts start afresh with each rule set. */
+static __thread uint64_t sf_tcount[SF_MAX_RULES] __attribute__((tls_model("initial-exec")));
+static __thread uint64_t sf_tgen __attribute__((tls_model("initial-exec")));
+
+static uint64_t sf_thread_count(unsigned i)
+{
+  uint64_t gen = atomic_load_explicit(&sf_g.rules_gen, memory_order_relaxed) + 1;
+  if (sf_tgen != gen) {
+    memset(sf_tcount, 0, sizeof sf_tcount);
+    sf_tgen = gen;
+  }
+  return ++sf_tcount[i];
+}
+
 int sf_decide(struct sf_ctx *c, int *rule)
 {
   int inject = 0;
@@ -269,6 +285,8 @@ int sf_decide(struct sf_ctx *c, int *rule)
       continue;
     /* Every matching rule counts the call, even when an earlier rule already fires. */
     uint64_t n = atomic_fetch_add_explicit(&sf_g.count[i], 1, memory_order_relaxed) + 1;
+    if (r->per_thread)
+      n = sf_thread_count(i);
     if (inject || !sf_when_selects(r, n))
       continue;
     uint64_t h = sf_mix(sf_g.seed[i] ^ sf_mix(n));

@@ -163,6 +163,7 @@ static void sf_seed_rules(void)
   }
   atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
   atomic_store_explicit(&sf_g.free_slots, 0, memory_order_relaxed);
+  atomic_fetch_add_explicit(&sf_g.rules_gen, 1, memory_order_relaxed);
 }
 
 static void sf_after_fork_child(void)
@@ -307,6 +308,7 @@ __attribute__((visibility("default"))) int sockfault_set_rules(const char *rules
   if (rules && sf_rules_parse(rules, strlen(rules), "sockfault_set_rules", &fresh, err, errlen) != 0)
     return -1;
   sf_g.rules = fresh;
+  atomic_fetch_add_explicit(&sf_g.rules_gen, 1, memory_order_relaxed);
   sf_seed_rules();
   sf_arm();
   return 0;

@@ -312,7 +312,7 @@ static int sf_parse_for(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
 }
 
 static const char *const sf_keys[] = {"error", "when", "prob", "seed",  "family", "type",
-                                      "port",  "fd",   "site", "force", "for"};
+                                      "port",  "fd",   "site", "force", "for",    "per"};
 enum { SF_NKEYS = sizeof sf_keys / sizeof sf_keys[0] };
 
 static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rule *r,
@@ -333,7 +333,7 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
     if (near)
       return sf_fail(pe, "unknown key '%.*s' (did you mean '%s'?)", (int)key.n, key.p, near);
     return sf_fail(pe, "unknown key '%.*s' (keys: error when prob seed for family type port "
-                   "fd site force)", (int)key.n, key.p);
+                   "fd site force per)", (int)key.n, key.p);
   }
   if (*seen & (1u << k))
     return sf_fail(pe, "'%s' given twice", sf_keys[k]);
@@ -387,6 +387,12 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
     return sf_parse_int_in(pe, "fd", val, INT_MAX, &r->fd);
   case 8: return sf_parse_site(pe, val, r);
   case 10: return sf_parse_for(pe, val, r);
+  case 11: /* per=thread: when= and prob= count each thread's calls, as strace does */
+    if (sf_eq(val, "thread") || sf_eq(val, "process")) {
+      r->per_thread = sf_eq(val, "thread");
+      return 0;
+    }
+    return sf_fail(pe, "per=%.*s: expected thread or process", (int)val.n, val.p);
   }
   return -1;
 }
@@ -597,6 +603,8 @@ static void sf_format_into(struct sf_out *o, const struct sf_rule *r)
   }
   if (r->force)
     sf_puts(o, ":force");
+  if (r->per_thread)
+    sf_puts(o, ":per=thread");
 }
 
 size_t sf_rule_format(const struct sf_rule *r, char *buf, size_t len)

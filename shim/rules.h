@@ -29,6 +29,7 @@ struct sf_rule {
   int err;                    /* errno to inject; 0 with any */
   bool any;                   /* error=any: draw from the call's documented list */
   bool force;                 /* allow an errno the call does not document */
+  bool per_thread;            /* per=thread: when= counts this thread's calls (strace) */
   bool has_when, has_prob, has_seed, has_for;
   uint64_t first, last, step; /* when=first..last+step (last SF_WHEN_INF: open) */
   uint32_t prob;              /* in billionths; SF_PROB_ONE when absent */

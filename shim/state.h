@@ -57,6 +57,7 @@ struct sf_state {
   _Atomic int64_t win_logged[SF_MAX_RULES];
   _Atomic long free_slots;
   bool slot_rules;                       /* some for= rule injects EMFILE or ENFILE */
+  _Atomic uint64_t rules_gen;            /* bumped when the rules change or are reset */
   int log_fd;
   char log_path[4096];                   /* absolute: reopened when the program closed it */
   _Atomic int log_reopens;

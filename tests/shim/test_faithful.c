@@ -12,6 +12,7 @@
  *            injects anything
  *   closefds a program that closes every inherited fd (closefrom, close_range, a loop, as
  *            daemons do) keeps its log: the shim reopens it by path
+ *   perthread per=thread counts when= per thread, as strace does; without it, per process
  *   fdlimit  a program that exits with its fd table full still gets its sockets counted in
  *            the log's exit record (explore's fd-leak judges from it)
  * Runs with libsockfault.so preloaded; rules are set through the control API. */
@@ -310,6 +311,37 @@ static void part_state(struct fixture *fx)
   signal(SIGUSR1, SIG_DFL);
 }
 
+/* --- perthread ------------------------------------------------------------------------ */
+
+static void *two_sockets(void *arg)
+{
+  int *got = arg;
+  for (int i = 0; i < 2; i++) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    got[i] = s < 0 ? errno : 0;
+    if (s >= 0)
+      close(s);
+  }
+  return NULL;
+}
+
+static void part_perthread(void)
+{
+  for (int per_thread = 0; per_thread < 2; per_thread++) {
+    set_rules(per_thread ? "socket:error=EMFILE:when=2:per=thread" : "socket:error=EMFILE:when=2");
+    int mine[2], theirs[2] = {-1, -1};
+    two_sockets(mine);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, two_sockets, theirs) == 0);
+    pthread_join(t, NULL);
+    CHECK(mine[0] == 0 && mine[1] == EMFILE);
+    /* per thread: the other thread's second call is its own when=2; per process, its 3rd */
+    CHECK_EQ(theirs[0], 0);
+    CHECK_EQ(theirs[1], per_thread ? EMFILE : 0);
+    set_rules("");
+  }
+}
+
 /* --- closefds, fdlimit: what a child wrote to the log -------------------------------------- */
 
 /* The log's lines of process pid holding needle; -1 when the log cannot be read. */
@@ -403,7 +435,7 @@ int main(int argc, char **argv)
     return 1;
   }
   if (argc != 2) {
-    fprintf(stderr, "usage: test_faithful errno|sigpipe|state|closefds|fdlimit\n");
+    fprintf(stderr, "usage: test_faithful errno|sigpipe|state|perthread|closefds|fdlimit\n");
     return 2;
   }
   struct fixture fx;
@@ -416,6 +448,8 @@ int main(int argc, char **argv)
     part_errno(&fx);
   } else if (strcmp(argv[1], "sigpipe") == 0) {
     part_sigpipe(&fx);
+  } else if (strcmp(argv[1], "perthread") == 0) {
+    part_perthread();
   } else if (strcmp(argv[1], "closefds") == 0) {
     part_closefds();
   } else if (strcmp(argv[1], "fdlimit") == 0) {

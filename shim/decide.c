@@ -118,14 +118,17 @@ static bool sf_ready(const struct sf_ctx *c)
 
 /* A signal can interrupt a sleeping socket call: some handler is installed without
  * SA_RESTART, or the socket has a timeout (then even a restarting handler, or a stop and
- * SIGCONT, ends the call with EINTR: signal(7)). */
+ * SIGCONT, ends the call with EINTR: signal(7)). The synchronous signals (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGTRAP, SIGSYS) come from the thread's own instructions, never to a
+ * thread asleep in a call: their handlers (a sanitizer's, a crash reporter's) do not count. */
 static bool sf_interruptible(const struct sf_ctx *c)
 {
   if (sf_has_timeout(c))
     return true;
   for (int sig = 1; sig < NSIG; sig++) {
     struct sigaction sa;
-    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+        sig == SIGILL || sig == SIGTRAP || sig == SIGSYS || sigaction(sig, NULL, &sa) != 0)
       continue;
     if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
       return true;

@@ -121,8 +121,8 @@ static long sf_points_lasting(struct sf_explore *x, const struct sf_logcall *cal
       j++;
     if (j >= ncalls)
       continue;
-    unsigned ne = sf_explore_errnos(x, call, errs, SF_MAX_ERRNO_SEL);
-    struct sf_fault f = {.call = call, .when = calls[j].n};
+    unsigned ne = sf_explore_errnos(x, call, calls[j].unix_family, errs, SF_MAX_ERRNO_SEL);
+    struct sf_fault f = {.call = call, .when = calls[j].n, .force = x->all_errnos};
     for (unsigned e = 0; burst && e < ne; e++)
       for (unsigned len = 2; len <= (sf_retry_errno(errs[e]) ? 3u : 2u); len++) {
         f.err = errs[e];

@@ -43,8 +43,10 @@ static const char sf_explore_help[] =
     "  --calls LIST         only these calls (comma-separated, e.g. accept,recv)\n"
     "  --errnos LIST        only these errnos, where documented; 'core' is\n"
     "                       EMFILE,ENOBUFS,EACCES,EPERM; 'all' every documented errno,\n"
-    "                       those only a bug causes too, forced past the shim's state\n"
-    "                       checks (default 'env': those the environment can cause)\n"
+    "                       those only a bug causes too, forced (default 'env': those\n"
+    "                       the environment can cause, where the socket's state allows)\n"
+    "  --force              every rule with :force: injected whatever the socket's state\n"
+    "                       (the shim's kernel-faithfulness checks off; 'all' implies it)\n"
     "  --max-per-call N     occurrences (or sites) per call, default 8\n"
     "  --by-site            one point per call site instead of per occurrence\n"
     "  --kinds LIST         point kinds (default all): once (one call fails), burst (the\n"
@@ -138,6 +140,7 @@ static int sf_parse_errnos(struct sf_explore *x, const char *list)
   const char *given = list;
   x->nerrnos = 0;
   x->all_errnos = strcmp(list, "documented") == 0 || strcmp(list, "all") == 0;
+  x->force |= x->all_errnos;
   if (x->all_errnos || strcmp(list, "env") == 0)
     return 0;
   if (strcmp(list, "core") == 0)
@@ -249,11 +252,13 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
          O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS,
-         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE, O_SEARCH, O_MAXF, O_SEED };
+         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE, O_SEARCH, O_MAXF, O_SEED,
+         O_FORCE };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
       {"by-site", no_argument, NULL, O_SITE},        {"depth", required_argument, NULL, O_DEPTH},
+      {"force", no_argument, NULL, O_FORCE},
       {"budget", required_argument, NULL, O_BUDGET}, {"timeout", required_argument, NULL, O_TIMEOUT},
       {"jobs", required_argument, NULL, O_JOBS},     {"shard", required_argument, NULL, O_SHARD},
       {"fail-on", required_argument, NULL, O_FAILON},
@@ -315,6 +320,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       break;
     case O_MAX: bad = sf_parse_uint("--max-per-call", optarg, 1, 100000, &r->max_per_call); break;
     case O_SITE: r->by_site = true; break;
+    case O_FORCE: x->force = true; break;
     case O_DEPTH: bad = sf_parse_uint("--depth", optarg, 1, 2, &r->depth); break;
     case O_BUDGET: bad = sf_parse_uint("--budget", optarg, 0, 10000000, &r->budget); break;
     case O_TIMEOUT: bad = sf_parse_seconds("explore", "--timeout", optarg, &r->timeout_ms); break;

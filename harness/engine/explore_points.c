@@ -18,7 +18,7 @@ unsigned sf_explore_errnos(const struct sf_explore *x, int call, bool unix_seen,
   for (unsigned i = 0; i < c->nerrnos && n < max; i++) {
     int e = c->errnos[i].err;
     int want = x->nerrnos == 0 && (x->all_errnos || sf_why_env(c->errnos[i].why));
-    if (!x->all_errnos && !unix_seen && c->errnos[i].why == SF_WHY_ENV_FS)
+    if (!x->force && !unix_seen && c->errnos[i].why == SF_WHY_ENV_FS)
       continue;
     for (unsigned j = 0; j < x->nerrnos && !want; j++)
       want = x->errnos[j] == e;
@@ -122,7 +122,7 @@ static long sf_points_lasting(struct sf_explore *x, const struct sf_logcall *cal
     if (j >= ncalls)
       continue;
     unsigned ne = sf_explore_errnos(x, call, calls[j].unix_family, errs, SF_MAX_ERRNO_SEL);
-    struct sf_fault f = {.call = call, .when = calls[j].n, .force = x->all_errnos};
+    struct sf_fault f = {.call = call, .when = calls[j].n, .force = x->force};
     for (unsigned e = 0; burst && e < ne; e++)
       for (unsigned len = 2; len <= (sf_retry_errno(errs[e]) ? 3u : 2u); len++) {
         f.err = errs[e];
@@ -166,7 +166,7 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
     if (maxn == 0)
       continue;
     unsigned ne = sf_explore_errnos(x, call, unix_seen, errs, SF_MAX_ERRNO_SEL);
-    struct sf_fault f = {.call = call, .force = x->all_errnos};
+    struct sf_fault f = {.call = call, .force = x->force};
     if (x->rep.by_site) {
       const char *sites[256];
       size_t lim = x->rep.max_per_call < 256 ? x->rep.max_per_call : 256;
@@ -266,7 +266,7 @@ long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t n
         cd->rank = errs[e] == p->fault[0].err ? 0 : e + 1;
         cd->parent = i;
         cd->second.call = c->call;
-        cd->second.force = x->all_errnos;
+        cd->second.force = x->force;
         cd->second.err = errs[e];
         cd->second.when = c->n;
       }

@@ -202,9 +202,12 @@ char *sf_gather_rules(const char *rules, const char *rules_file, char *err, size
     return NULL;
   }
   memcpy(all, rules ? rules : "", rl);
-  all[rl] = '\n';
-  memcpy(all + rl + 1, buf, n);
-  all[rl + 1 + n] = '\0';
+  all[rl] = '\0';
+  if (rules_file) { /* the file's rules after the others, on a line of their own */
+    all[rl] = '\n';
+    memcpy(all + rl + 1, buf, n);
+    all[rl + 1 + n] = '\0';
+  }
   return all;
 }
 

@@ -21,6 +21,8 @@ struct sf_explore {
    * shim's kernel-state checks let it through; without a selection, only the errnos the
    * environment can cause to a correct call (calls.def's ENV_ column) */
   bool all_errnos;
+  /* every rule with :force (--force, --errnos all): past the shim's state checks */
+  bool force;
   unsigned pairs_per_fault; /* later calls considered for a second fault */
 };
 

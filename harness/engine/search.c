@@ -262,7 +262,7 @@ static int sf_pick_errno(const struct sf_search *s, const struct sf_sched *sc, i
                          uint64_t salt)
 {
   int errs[SF_MAX_ERRNO_SEL];
-  unsigned ne = sf_explore_errnos(s->x, call, errs, SF_MAX_ERRNO_SEL);
+  unsigned ne = sf_explore_errnos(s->x, call, false, errs, SF_MAX_ERRNO_SEL);
   if (ne == 0)
     return 0;
   for (unsigned i = 0; i < ne; i++)
@@ -291,7 +291,7 @@ static int sf_extend(struct sf_search *s, const struct sf_sched *sc, unsigned ro
       const struct sf_logcall *k = &c[j];
       if (!(x->calls_mask & SF_CALL_BIT(k->call)) || k->failed)
         continue;
-      struct sf_fault f = {.call = k->call, .when = k->n};
+      struct sf_fault f = {.call = k->call, .when = k->n, .force = x->force};
       if (x->rep.by_site) {
         if (!k->site[0] || k->site[0] == '?')
           continue;
@@ -329,7 +329,7 @@ static int sf_extend(struct sf_search *s, const struct sf_sched *sc, unsigned ro
     return 0; /* the single points tried every errno and occurrence already */
   const struct sf_fault *lf = &sc->f[sc->n - 1];
   int errs[SF_MAX_ERRNO_SEL];
-  unsigned ne = sf_explore_errnos(x, lf->call, errs, SF_MAX_ERRNO_SEL);
+  unsigned ne = sf_explore_errnos(x, lf->call, false, errs, SF_MAX_ERRNO_SEL);
   for (unsigned i = 0; i < ne; i++) {
     struct sf_sched m = *sc;
     m.f[m.n - 1].err = errs[i];

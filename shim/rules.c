@@ -49,6 +49,12 @@ static int sf_fail(struct sf_perr *pe, const char *fmt, ...)
   return -1;
 }
 
+/* A value as shown in a message: at most 40 bytes, then "...", so that the reason after it
+ * always fits in the caller's buffer however long the bad value. */
+#define SF_SHOW_MAX 40
+#define SF_VAL(v) ((v).n > SF_SHOW_MAX ? SF_SHOW_MAX : (int)(v).n), (v).p, \
+                  ((v).n > SF_SHOW_MAX ? "..." : "")
+
 static int sf_is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 static struct sf_str sf_trim(struct sf_str s)
@@ -129,7 +135,7 @@ static int sf_parse_set(struct sf_perr *pe, struct sf_str set, struct sf_rule *r
     struct sf_str rest;
     struct sf_str name = sf_trim(sf_split(set, ",", &rest));
     if (name.n == 0)
-      return sf_fail(pe, "empty call name in the list '%.*s'", (int)set.n, set.p);
+      return sf_fail(pe, "empty call name in the list '%.*s%s'", SF_VAL(set));
     if (sf_eq(name, "all")) {
       r->calls |= SF_ALL_CALLS;
     } else if (sf_eq(name, "%net") || sf_eq(name, "%network")) {
@@ -139,10 +145,10 @@ static int sf_parse_set(struct sf_perr *pe, struct sf_str set, struct sf_rule *r
       if (id < 0) {
         const char *near = sf_closest_call(name.p, name.n);
         if (near)
-          return sf_fail(pe, "unknown call '%.*s' (did you mean '%s'?)", (int)name.n, name.p,
+          return sf_fail(pe, "unknown call '%.*s%s' (did you mean '%s'?)", SF_VAL(name),
                          near);
-        return sf_fail(pe, "unknown call '%.*s' (`sockfault errnos` lists the calls)",
-                       (int)name.n, name.p);
+        return sf_fail(pe, "unknown call '%.*s%s' (`sockfault errnos` lists the calls)",
+                       SF_VAL(name));
       }
       r->calls |= SF_CALL_BIT(id);
     }
@@ -160,7 +166,7 @@ static int sf_parse_error(struct sf_perr *pe, struct sf_str v, struct sf_rule *r
   uint64_t num;
   if (sf_parse_u64(v, &num, 0) == 0) {
     if (num == 0 || num > 4095 || sf_errno_name((int)num) == NULL)
-      return sf_fail(pe, "error=%.*s is not an errno number this system knows", (int)v.n, v.p);
+      return sf_fail(pe, "error=%.*s%s is not an errno number this system knows", SF_VAL(v));
     r->err = (int)num;
     return 0;
   }
@@ -168,8 +174,8 @@ static int sf_parse_error(struct sf_perr *pe, struct sf_str v, struct sf_rule *r
   if (e < 0) {
     const char *near = sf_closest_errno(v.p, v.n);
     if (near)
-      return sf_fail(pe, "unknown errno '%.*s' (did you mean '%s'?)", (int)v.n, v.p, near);
-    return sf_fail(pe, "unknown errno '%.*s'", (int)v.n, v.p);
+      return sf_fail(pe, "unknown errno '%.*s%s' (did you mean '%s'?)", SF_VAL(v), near);
+    return sf_fail(pe, "unknown errno '%.*s%s'", SF_VAL(v));
   }
   r->err = e;
   return 0;
@@ -183,23 +189,23 @@ static int sf_parse_when(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
   struct sf_str first_s = sf_split(range, "..", &range_tail);
   uint64_t first, last, step = 1;
   if (sf_parse_u64(first_s, &first, 0) != 0 || first == 0)
-    return sf_fail(pe, "when=%.*s: '%.*s' is not an occurrence number (1, 2, …)", (int)v.n,
-                   v.p, (int)first_s.n, first_s.p);
+    return sf_fail(pe, "when=%.*s%s: '%.*s%s' is not an occurrence number (1, 2, …)",
+                   SF_VAL(v), SF_VAL(first_s));
   if (range_tail.p != NULL) {
     if (sf_parse_u64(range_tail, &last, 0) != 0)
-      return sf_fail(pe, "when=%.*s: '%.*s' is not an occurrence number", (int)v.n, v.p,
-                     (int)range_tail.n, range_tail.p);
+      return sf_fail(pe, "when=%.*s%s: '%.*s%s' is not an occurrence number", SF_VAL(v),
+                     SF_VAL(range_tail));
     if (last < first)
-      return sf_fail(pe, "when=%.*s: the range ends before it starts", (int)v.n, v.p);
+      return sf_fail(pe, "when=%.*s%s: the range ends before it starts", SF_VAL(v));
   } else {
     last = step_s.p != NULL ? SF_WHEN_INF : first;
   }
   if (step_s.p != NULL && step_s.n > 0) {
     if (sf_parse_u64(step_s, &step, 0) != 0 || step == 0)
-      return sf_fail(pe, "when=%.*s: step '%.*s' is not a positive number", (int)v.n, v.p,
-                     (int)step_s.n, step_s.p);
+      return sf_fail(pe, "when=%.*s%s: step '%.*s%s' is not a positive number", SF_VAL(v),
+                     SF_VAL(step_s));
   } else if (step_s.p != NULL && range_tail.p != NULL) {
-    return sf_fail(pe, "when=%.*s: '+' after a range needs a step (N..M+S)", (int)v.n, v.p);
+    return sf_fail(pe, "when=%.*s%s: '+' after a range needs a step (N..M+S)", SF_VAL(v));
   }
   r->first = first;
   r->last = last;
@@ -208,32 +214,67 @@ static int sf_parse_when(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
   return 0;
 }
 
-/* prob=0.25 | .25 | 1 | 25% — kept exactly, in billionths. */
+/* prob=0.25 | .25 | 1 | 25% | 5e-1 | 2.5E-1 — a decimal number, kept exactly in billionths:
+ * the digits as one integer D and a power of ten, D * 10^e10 (no floating point). */
 static int sf_parse_prob(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
 {
   int percent = v.n > 0 && v.p[v.n - 1] == '%';
-  struct sf_str num = {v.p, v.n - (size_t)percent};
-  struct sf_str frac;
-  struct sf_str whole = sf_split(num, ".", &frac);
-  uint64_t w = 0, f = 0;
-  unsigned scale_digits = percent ? 7 : 9;
-  if (whole.n == 0 && (frac.p == NULL || frac.n == 0))
-    return sf_fail(pe, "prob=%.*s is not a number between 0 and 1", (int)v.n, v.p);
-  if (whole.n > 0 && (whole.n > 3 || sf_parse_u64(whole, &w, 0) != 0))
-    return sf_fail(pe, "prob=%.*s is not a number between 0 and 1", (int)v.n, v.p);
-  if (frac.p != NULL) {
-    if (frac.n == 0 || sf_parse_u64(frac, &f, 0) != 0)
-      return sf_fail(pe, "prob=%.*s is not a number between 0 and 1", (int)v.n, v.p);
-    if (frac.n > scale_digits)
-      return sf_fail(pe, "prob=%.*s is finer than 1e-9", (int)v.n, v.p);
-    for (size_t i = frac.n; i < scale_digits; i++)
-      f *= 10;
+  size_t n = v.n - (size_t)percent, i = 0;
+  uint64_t d = 0;
+  long e10 = percent ? -2 : 0, exp = 0;
+  int digits = 0, dot = 0, sig = 0;
+  for (; i < n; i++) {
+    char c = v.p[i];
+    if (c == '.' && !dot) {
+      dot = 1;
+    } else if (c >= '0' && c <= '9') {
+      digits++;
+      if (d == 0 && c == '0') { /* leading zeros carry nothing but their place */
+        e10 -= dot;
+        continue;
+      }
+      if (++sig > 18) { /* more significant digits than any 1e-9 step needs */
+        if (!dot)
+          return sf_fail(pe, "prob=%.*s%s is above 1", SF_VAL(v));
+        if (c != '0')
+          return sf_fail(pe, "prob=%.*s%s is finer than 1e-9", SF_VAL(v));
+        continue; /* a zero after the point, dropped */
+      }
+      d = d * 10 + (uint64_t)(c - '0');
+      e10 -= dot;
+    } else {
+      break;
+    }
   }
-  uint64_t whole_unit = percent ? 10000000u : SF_PROB_ONE;
-  uint64_t p = w * whole_unit + f;
-  if (p > SF_PROB_ONE)
-    return sf_fail(pe, "prob=%.*s is above 1", (int)v.n, v.p);
-  r->prob = (uint32_t)p;
+  if (digits == 0)
+    return sf_fail(pe, "prob=%.*s%s is not a number between 0 and 1", SF_VAL(v));
+  if (i < n && (v.p[i] == 'e' || v.p[i] == 'E')) {
+    int neg = i + 1 < n && v.p[i + 1] == '-';
+    size_t k = i + 1 + (size_t)(neg || (i + 1 < n && v.p[i + 1] == '+'));
+    if (k == n)
+      return sf_fail(pe, "prob=%.*s%s is not a number between 0 and 1", SF_VAL(v));
+    for (; k < n && v.p[k] >= '0' && v.p[k] <= '9'; k++)
+      if ((exp = exp * 10 + (v.p[k] - '0')) > 1000)
+        return sf_fail(pe, "prob=%.*s%s: the exponent is out of range", SF_VAL(v));
+    e10 += neg ? -exp : exp;
+    i = k;
+  }
+  if (i < n)
+    return sf_fail(pe, "prob=%.*s%s is not a number between 0 and 1", SF_VAL(v));
+  e10 += 9; /* billionths */
+  for (; d && e10 < 0; e10++) {
+    if (d % 10)
+      return sf_fail(pe, "prob=%.*s%s is finer than 1e-9", SF_VAL(v));
+    d /= 10;
+  }
+  for (; d && e10 > 0; e10--) {
+    if (d > SF_PROB_ONE)
+      break;
+    d *= 10;
+  }
+  if (d > SF_PROB_ONE)
+    return sf_fail(pe, "prob=%.*s%s is above 1", SF_VAL(v));
+  r->prob = (uint32_t)d;
   r->has_prob = true;
   return 0;
 }
@@ -243,7 +284,7 @@ static int sf_parse_int_in(struct sf_perr *pe, const char *key, struct sf_str v,
 {
   uint64_t n;
   if (sf_parse_u64(v, &n, 0) != 0 || n > max)
-    return sf_fail(pe, "%s=%.*s is not a number from 0 to %llu", key, (int)v.n, v.p,
+    return sf_fail(pe, "%s=%.*s%s is not a number from 0 to %llu", key, SF_VAL(v),
                    (unsigned long long)max);
   *out = (int)n;
   return 0;
@@ -281,10 +322,9 @@ static int sf_parse_site(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
   uint64_t dummy;
   if (mod.n == 0 || off.p == NULL || off.n == 0 || off.n > 16 ||
       sf_parse_u64((struct sf_str){off.p - 2, off.n + 2}, &dummy, 1) != 0)
-    return sf_fail(pe, "site=%.*s is not MODULE+0xOFFSET (as the log writes it)", (int)v.n,
-                   v.p);
+    return sf_fail(pe, "site=%.*s%s is not MODULE+0xOFFSET (as the log writes it)", SF_VAL(v));
   if (v.n >= SF_SITE_MAX)
-    return sf_fail(pe, "site=%.*s is longer than %d characters", (int)v.n, v.p,
+    return sf_fail(pe, "site=%.*s%s is longer than %d characters", SF_VAL(v),
                    SF_SITE_MAX - 1);
   memcpy(r->site, v.p, v.n);
   r->site[v.n] = '\0';
@@ -304,8 +344,8 @@ static int sf_parse_for(struct sf_perr *pe, struct sf_str v, struct sf_rule *r)
     num.n -= 1;
   }
   if (sf_parse_u64(num, &n, 0) != 0 || n == 0 || n > 86400000 / unit)
-    return sf_fail(pe, "for=%.*s is not a duration from 1ms to 86400s (e.g. for=2s, "
-                   "for=500ms)", (int)v.n, v.p);
+    return sf_fail(pe, "for=%.*s%s is not a duration from 1ms to 86400s (e.g. for=2s, "
+                   "for=500ms)", SF_VAL(v));
   r->for_ms = n * unit;
   r->has_for = true;
   return 0;
@@ -327,13 +367,13 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
   if (k < 0) {
     if (sf_eq(key, "retval") || sf_eq(key, "signal") || sf_eq(key, "delay_enter") ||
         sf_eq(key, "delay_exit") || sf_eq(key, "syscall"))
-      return sf_fail(pe, "strace's '%.*s=' is not supported: sockfault injects errors only",
-                     (int)key.n, key.p);
+      return sf_fail(pe, "strace's '%.*s%s=' is not supported: sockfault injects errors only",
+                     SF_VAL(key));
     const char *near = sf_closest(key.p, key.n, sf_keys, SF_NKEYS);
     if (near)
-      return sf_fail(pe, "unknown key '%.*s' (did you mean '%s'?)", (int)key.n, key.p, near);
-    return sf_fail(pe, "unknown key '%.*s' (keys: error when prob seed for family type port "
-                   "fd site force per)", (int)key.n, key.p);
+      return sf_fail(pe, "unknown key '%.*s%s' (did you mean '%s'?)", SF_VAL(key), near);
+    return sf_fail(pe, "unknown key '%.*s%s' (keys: error when prob seed for family type port "
+                   "fd site force per)", SF_VAL(key));
   }
   if (*seen & (1u << k))
     return sf_fail(pe, "'%s' given twice", sf_keys[k]);
@@ -345,17 +385,20 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
     return 0;
   }
   if (val.p == NULL)
-    return sf_fail(pe, "'%.*s' needs a value (%.*s=…)", (int)key.n, key.p, (int)key.n, key.p);
+    return sf_fail(pe, "'%.*s%s' needs a value (%.*s%s=…)", SF_VAL(key), SF_VAL(key));
   val = sf_trim(val);
   if (val.n == 0)
     return sf_fail(pe, "empty value for '%s'", sf_keys[k]);
+  for (size_t i = 0; i < val.n; i++)
+    if (sf_is_space(val.p[i]))
+      return sf_fail(pe, "%s=%.*s%s: a space inside the value", sf_keys[k], SF_VAL(val));
   switch (k) {
   case 0: return sf_parse_error(pe, val, r);
   case 1: return sf_parse_when(pe, val, r);
   case 2: return sf_parse_prob(pe, val, r);
   case 3:
     if (sf_parse_u64(val, &r->seed, 1) != 0)
-      return sf_fail(pe, "seed=%.*s is not a number", (int)val.n, val.p);
+      return sf_fail(pe, "seed=%.*s%s is not a number", SF_VAL(val));
     r->has_seed = true;
     return 0;
   case 4:
@@ -375,9 +418,9 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
         return 0;
       }
     }
-    return sf_fail(pe, fam ? "family=%.*s: expected inet, inet6 or unix"
-                           : "type=%.*s: expected stream, dgram, seqpacket or raw",
-                   (int)val.n, val.p);
+    return sf_fail(pe, fam ? "family=%.*s%s: expected inet, inet6 or unix"
+                           : "type=%.*s%s: expected stream, dgram, seqpacket or raw",
+                   SF_VAL(val));
   }
   case 6:
     r->filters |= SF_F_PORT;
@@ -392,7 +435,7 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
       r->per_thread = sf_eq(val, "thread");
       return 0;
     }
-    return sf_fail(pe, "per=%.*s: expected thread or process", (int)val.n, val.p);
+    return sf_fail(pe, "per=%.*s%s: expected thread or process", SF_VAL(val));
   }
   return -1;
 }
@@ -461,7 +504,7 @@ int sf_rules_parse(const char *text, size_t len, const char *origin, struct sf_r
   struct sf_perr pe = {err, errlen, origin ? origin : "rules", 0, 0, {NULL, 0}};
   int is_file = origin != NULL && strcmp(origin, "SOCKFAULT") != 0 && strcmp(origin, "-e") != 0;
   long line = 1;
-  size_t i = 0;
+  size_t i = 0, before = out->n;
   if (err && errlen)
     err[0] = '\0';
   while (i <= len) {
@@ -495,7 +538,19 @@ int sf_rules_parse(const char *text, size_t len, const char *origin, struct sf_r
       return -1;
     out->n++;
   }
-  return 0;
+  /* ';;;', '' or a file of comments: a rule set that does nothing must not pass for one that
+   * does. The control API clears the rules with "" (or NULL), as documented. */
+  int empty = out->n == before && strcmp(pe.origin, "sockfault_set_rules") != 0;
+  if (empty && err && errlen) {
+    struct sf_str all = {text, len};
+    if (is_file)
+      snprintf(err, errlen, "%s: no rule in it (only blank lines, ';' and comments): a rule "
+               "set that does nothing is refused", pe.origin);
+    else
+      snprintf(err, errlen, "%s '%.*s%s': no rule in it: a rule set that does nothing is "
+               "refused", pe.origin, SF_VAL(all));
+  }
+  return empty ? -1 : 0;
 }
 
 /* A small appender that counts what it would need, like snprintf. */

@@ -131,7 +131,8 @@ int sf_cmd_run(int argc, char **argv)
   /* executed by its resolved path, argv[0] as the user typed it (as a shell does) */
   struct sf_launch l = {.shim = shim, .argv = argv + optind, .path = prog, .rules = rules,
                         .rules_file = "", .log = log, .log_level = level,
-                        .inherit = inherit, .fd_in = -1, .fd_out = -1, .fd_err = -1};
+                        .inherit = inherit, .fd_in = -1, .fd_out = -1, .fd_err = -1,
+                        .die_with_parent = 1}; /* run killed: its program goes too */
   struct sigaction sa = {.sa_handler = sf_forward};
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);

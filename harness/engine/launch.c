@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,31 @@ int sf_resolve_prog(const char *prog, char *out, size_t len, char *err, size_t e
   return -1;
 }
 
+/* A set-user-ID or set-group-ID program that would run with other credentials than ours:
+ * the kernel marks its start secure (AT_SECURE) and the loader ignores LD_PRELOAD (and the
+ * shim, were it loaded, would ignore SOCKFAULT*), so no fault could be injected. Not when
+ * the bits cannot act: the file is ours already, the mount is nosuid, or no_new_privs. */
+static int sf_secure_exec(int fd, const char *path, char *err, size_t errlen)
+{
+  struct stat st;
+  struct statvfs vfs;
+  if (fstat(fd, &st) != 0)
+    return 0;
+  bool suid = (st.st_mode & S_ISUID) && st.st_uid != geteuid();
+  bool sgid = (st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getegid();
+  if (!suid && !sgid)
+    return 0;
+  if ((fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID)) ||
+      prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+    return 0;
+  snprintf(err, errlen,
+           "%s is set-%s-ID (%s %u): the dynamic loader ignores LD_PRELOAD in such a program, "
+           "so sockfault could inject nothing (a run would look clean and prove nothing); "
+           "explore a copy without the bit", path, suid ? "user" : "group",
+           suid ? "owner uid" : "group gid", suid ? (unsigned)st.st_uid : (unsigned)st.st_gid);
+  return -1;
+}
+
 static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -150,6 +176,10 @@ static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
   if (head[EI_CLASS] != ELFCLASS64) {
     close(fd);
     snprintf(err, errlen, "%s: not a 64-bit ELF file; the shim is 64-bit", path);
+    return -1;
+  }
+  if (sf_secure_exec(fd, path, err, errlen) != 0) {
+    close(fd);
     return -1;
   }
   Elf64_Ehdr eh;
@@ -287,8 +317,8 @@ static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
   else
     snprintf(preload, sizeof preload, "%s", l->shim);
   sf_env_add(e, &k, "LD_PRELOAD", preload);
-  for (int id = 0; id < SF_NENVS; id++)
-    if (set[id] && (set[id][0] || id != SF_E_SOCKFAULT_FILE)) /* "": unset it */
+  for (int id = 0; id < SF_NENVS; id++) /* "": unset it (no rules, no rules file) */
+    if (set[id] && (set[id][0] || (id != SF_E_SOCKFAULT_FILE && id != SF_E_SOCKFAULT)))
       sf_env_add(e, &k, sf_env_names[id], set[id]);
   if (l->tmpdir)
     sf_env_add(e, &k, "TMPDIR", l->tmpdir);

@@ -195,6 +195,21 @@ class BadRules(unittest.TestCase):
             self.assertIn(token, p.stderr, var)
             self.assertEqual(p.stdout, "", var)
 
+    def test_empty_rule_sets_refused(self):
+        for rules in ("", ";", ";;;", " ; \n ;"):
+            p = preload(rules, "nsocket", "1", check=False)
+            self.assertEqual((p.returncode, p.stdout), (3, ""), repr(rules))
+            self.assertIn("no rule in it", p.stderr)
+            p = run_cli("run", "-e", rules, "--", PROBE, "nsocket", "1")
+            self.assertEqual((p.returncode, p.stdout), (3, ""), repr(rules))
+            self.assertIn("no rule in it", p.stderr)
+        with tempfile.NamedTemporaryFile("w", suffix=".rules") as f:
+            f.write("# nothing yet\n\n")
+            f.flush()
+            p = run_cli("run", "-f", f.name, "--", PROBE, "nsocket", "1")
+            self.assertEqual((p.returncode, p.stdout), (3, ""))
+            self.assertIn(f"{f.name}: no rule in it", p.stderr)
+
     def test_misspelt_variable_warns(self):
         p = preload(None, "nsocket", "1", env_extra={"SOCKFAULT_LGO": "/tmp/x"})
         self.assertIn("SOCKFAULT_LGO", p.stderr)
@@ -414,6 +429,71 @@ class Run(unittest.TestCase):
         self.assertEqual(p.returncode, 5)
         self.assertIn("statically linked", p.stderr)
         self.assertEqual(p.stdout, "")
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give a program another owner")
+    def test_setid_program_refused(self):
+        """The loader ignores LD_PRELOAD in a set-uid/set-gid program that changes our
+        credentials: refused like a static binary (exit 5), the program not run."""
+        with tempfile.TemporaryDirectory() as d:
+            if os.statvfs(d).f_flag & os.ST_NOSUID:
+                self.skipTest(f"{d} is mounted nosuid")
+            os.chmod(d, 0o755)
+            for bits, word in ((0o4755, "set-user-ID (owner uid 65534)"),
+                               (0o2755, "set-group-ID (group gid 65534)")):
+                prog = os.path.join(d, f"probe-{bits:o}")
+                shutil.copy(PROBE, prog)
+                os.chown(prog, 65534, 65534)
+                os.chmod(prog, bits)
+                for verb in (["run", "-e", "socket:error=EMFILE", "--"],
+                             ["explore", "--timeout", "5", "--"]):
+                    p = run_cli(*verb, prog, "nsocket", "1")
+                    self.assertEqual(p.returncode, 5, (verb, p.stderr))
+                    self.assertIn(word, p.stderr)
+                    self.assertIn("ignores LD_PRELOAD", p.stderr)
+                    self.assertEqual(p.stdout, "")
+                os.chmod(prog, 0o755)  # without the bit: it runs, faulted
+                p = run_cli("run", "-e", "socket:error=EMFILE", "--", prog, "nsocket", "1")
+                self.assertEqual((p.returncode, p.stdout.split()), (0, ["EMFILE"]), p.stderr)
+
+    def test_program_dies_with_run(self):
+        """sockfault run killed by SIGKILL (no chance to forward anything): its program does
+        not live on as an orphan."""
+        proc = subprocess.Popen([CLI, "run", "--", "sleep", "60"], env=clean_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = None
+        try:
+            deadline = time.monotonic() + 10
+            while child is None and time.monotonic() < deadline:
+                try:
+                    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                        kids = f.read().split()
+                    child = int(kids[0]) if kids else None
+                except OSError:
+                    pass
+                time.sleep(0.02)
+            self.assertIsNotNone(child, "run started no program")
+            proc.kill()
+            proc.wait(timeout=T)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{child}"):
+                with open(f"/proc/{child}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+                time.sleep(0.02)
+            alive = os.path.exists(f"/proc/{child}")
+            if alive:
+                with open(f"/proc/{child}/stat") as f:
+                    alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            self.assertFalse(alive, f"the program {child} outlived sockfault run")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if child:
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def test_errnos_listing_from_table(self):
         p = run_cli("errnos", "--json")

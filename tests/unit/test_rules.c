@@ -97,7 +97,17 @@ int main(void)
   CHECK_EQ(rs.rule[0].prob, 50000000);
   CHECK_EQ(parse("recv:error=EINTR:prob=1"), 0);
   CHECK_EQ(rs.rule[0].prob, SF_PROB_ONE);
-  CHECK_EQ(parse(""), 0);
+  /* a rule set that does nothing is refused (issue 13): only the control API clears with "" */
+  bad("", "no rule in it");
+  bad(";", "-e ';': no rule in it");
+  bad(";;;\n ; ", "no rule in it");
+  memset(&rs, 0, sizeof rs);
+  CHECK_EQ(sf_rules_parse(";;;", 3, "SOCKFAULT", &rs, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "SOCKFAULT ';;;': no rule in it");
+  const char *comments = "# nothing yet\n\n  # really\n";
+  CHECK_EQ(sf_rules_parse(comments, strlen(comments), "r.txt", &rs, err, sizeof err), -1);
+  CHECK_CONTAINS(err, "r.txt: no rule in it");
+  CHECK_EQ(sf_rules_parse("", 0, "sockfault_set_rules", &rs, err, sizeof err), 0);
   CHECK_EQ(rs.n, 0);
   /* for=: a fault that lasts, then is lifted */
   CHECK_EQ(parse("accept4:error=EMFILE:when=2+:for=3s"), 0);
@@ -108,6 +118,56 @@ int main(void)
   CHECK_EQ(rs.rule[0].for_ms, 2000);
   CHECK_EQ(parse("accept4:error=EMFILE:force"), 0);
   CHECK(!rs.rule[0].has_for && rs.rule[0].force);
+
+  /* whitespace around fields is trimmed, inside a value refused */
+  CHECK_EQ(parse(" accept : error=EMFILE : when=2 "), 0);
+  bad("accept:error=EM FILE", "error=EM FILE: a space inside the value");
+  bad("accept:error=EMFILE:when=1 2", "when=1 2: a space");
+  bad("accept:error=EMFILE:site=my mod+0x10", "site=my mod+0x10: a space");
+  bad("accept:error=EMFILE:prob=0.\t5", "a space inside");
+
+  /* prob: any decimal number from 0 to 1, exponents included, exactly */
+  struct { const char *text; unsigned want; } probs[] = {
+      {"5e-1", 500000000}, {"2.5E-1", 250000000}, {"1e0", SF_PROB_ONE}, {"1E+0", SF_PROB_ONE},
+      {"0.5000000000", 500000000}, {"0e5", 0}, {"1e-9", 1}, {"100e-2", SF_PROB_ONE},
+      {".5", 500000000}, {"00.25", 250000000}, {"0.000000001", 1}, {"50e-1%", 50000000},
+      {"0.0000001%", 1}, {"0.1000000000000000000000", 100000000}};
+  for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "recv:error=EINTR:prob=%s", probs[i].text);
+    CHECK_EQ(parse(text), 0);
+    CHECK_EQ(rs.rule[0].prob, probs[i].want);
+  }
+  bad("accept:error=EMFILE:prob=5e", "prob=5e is not a number");
+  bad("accept:error=EMFILE:prob=e-1", "prob=e-1");
+  bad("accept:error=EMFILE:prob=5e-1x", "prob=5e-1x");
+  bad("accept:error=EMFILE:prob=1e1", "prob=1e1 is above 1");
+  bad("accept:error=EMFILE:prob=1e-10", "finer");
+  bad("accept:error=EMFILE:prob=1e99999", "exponent");
+  bad("accept:error=EMFILE:prob=inf", "prob=inf");
+  bad("accept:error=EMFILE:prob=0x1", "prob=0x1");
+  bad("accept:error=EMFILE:prob=.", "prob=.");
+
+  /* an errno by number: any the kernel's table has, 133 (EHWPOISON) the last */
+  CHECK_EQ(parse("accept:error=133:force"), 0);
+  CHECK_EQ(rs.rule[0].err, 133);
+  CHECK(strcmp(sf_errno_name(133), "EHWPOISON") == 0);
+  CHECK_EQ(parse("accept:error=24"), 0);
+  CHECK_EQ(rs.rule[0].err, EMFILE);
+  bad("accept:error=134:force", "error=134 is not an errno number");
+  bad("accept:error=41:force", "error=41 is not an errno number"); /* a hole in the table */
+
+  /* an overlong bad value: the value cut, the reason kept */
+  char longv[700] = "accept:error=EMFILE:prob=";
+  memset(longv + strlen(longv), '7', 600);
+  bad(longv, "...");
+  CHECK_CONTAINS(err, "is above 1");
+  char longe[700] = "accept:error=";
+  memset(longe + strlen(longe), 'X', 600);
+  bad(longe, "unknown errno 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX...'");
+  char longw[700] = "accept:error=EMFILE:when=1..";
+  memset(longw + strlen(longw), '9', 600);
+  bad(longw, "is not an occurrence number");
 
   /* malformed: the message names the rule and the bad token */
   bad("acept:error=EMFILE", "'acept' (did you mean 'accept'?)");

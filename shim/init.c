@@ -256,13 +256,10 @@ void sf_init(void)
   if (log && !log[0])
     sf_rules_die("SOCKFAULT_LOG is set but empty: give a file path, or unset it");
   if (log) {
-    int rc = sf_log_open(log);
-    if (rc != 0) {
-      char msg[600];
-      snprintf(msg, sizeof msg, "SOCKFAULT_LOG=%.400s: %s", log,
-               rc == -ELOOP    ? "is a symbolic link (refused)"
-               : rc == -EINVAL ? "is not a regular file (refused)"
-                               : strerror(-rc));
+    char why[200];
+    if (sf_log_open(log, why, sizeof why) != 0) {
+      char msg[700];
+      snprintf(msg, sizeof msg, "SOCKFAULT_LOG=%.400s: %s", log, why);
       sf_rules_die(msg);
     }
     sf_g.log_level = lv;

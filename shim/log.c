@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -146,7 +148,7 @@ static void sf_b_head(struct sf_buf *o)
   sf_b_int(o, tid);
 }
 
-static int sf_log_open_fd(const char *path, struct stat *st);
+static int sf_log_open_fd(const char *path, struct stat *st, char *why, size_t whylen);
 
 /* The log is still ours while the shim has seen no close of its fd (fdtab.c's sf_fd_forget
  * sets log_broken: no syscall per record asks). A program that closed every inherited fd
@@ -169,7 +171,7 @@ static int sf_log_usable(void)
   struct stat st;
   int fd = -1;
   if (sf_g.log_path[0] && atomic_fetch_add(&sf_g.log_reopens, 1) < 1000)
-    fd = sf_log_open_fd(sf_g.log_path, &st);
+    fd = sf_log_open_fd(sf_g.log_path, &st, NULL, 0);
   const bool ok = fd >= 0 && st.st_dev == sf_g.log_dev && st.st_ino == sf_g.log_ino;
   if (ok) {
     sf_g.log_fd = fd;
@@ -191,34 +193,106 @@ static void sf_b_emit(struct sf_buf *o)
     sf_write_all(sf_g.log_fd, o->b, o->n);
 }
 
-/* Open path for the log, moved above SF_LOG_FD_MIN: the fd, or -errno (-EINVAL: not a
- * regular file). */
-static int sf_log_open_fd(const char *path, struct stat *st)
+/* O_NONBLOCK: a FIFO planted at the path must not hang the program before main */
+#define SF_LOG_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+
+/* The same open without openat2 (a kernel before 5.6, or a seccomp filter refusing it): the
+ * path walked one component at a time, each checked not to be a symbolic link before it is
+ * entered. ELOOP when one is. */
+static int sf_open_walk(const char *path)
 {
-  /* O_NONBLOCK: a FIFO planted at the path must not hang the program before main */
-  int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-  if (fd < 0)
-    return errno == ENXIO ? -EINVAL : -errno; /* ENXIO: a FIFO with no reader */
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, len + 1);
+  int dir = (int)syscall(SYS_openat, AT_FDCWD, buf[0] == '/' ? "/" : ".",
+                         O_PATH | O_DIRECTORY | O_CLOEXEC);
+  char *p = buf;
+  while (dir >= 0) {
+    while (*p == '/')
+      p++;
+    char *slash = strchr(p, '/');
+    while (slash && slash[1] == '/')
+      slash++; /* "a//b" */
+    if (!slash || !slash[1]) { /* the last component ("a/b/" too) */
+      if (slash)
+        *strchr(p, '/') = '\0';
+      int fd = (int)syscall(SYS_openat, dir, *p ? p : ".", SF_LOG_FLAGS, 0600);
+      int e = errno;
+      syscall(SYS_close, dir);
+      errno = e;
+      return fd;
+    }
+    *strchr(p, '/') = '\0';
+    struct stat st;
+    int next = -1;
+    if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW) != 0)
+      ;
+    else if (S_ISLNK(st.st_mode))
+      errno = ELOOP;
+    else
+      next = (int)syscall(SYS_openat, dir, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    syscall(SYS_close, dir);
+    errno = e;
+    dir = next;
+    p = slash + 1;
+  }
+  return -1;
+}
+
+/* Open path for the log, moved above SF_LOG_FD_MIN: the fd, or -1 with the reason in why
+ * (whylen may be 0). No symbolic link in any component (RESOLVE_NO_SYMLINKS), not only the
+ * last: a link in a directory someone else can write would send our records, or the
+ * O_CREAT, elsewhere; and only a regular file of our own with one link. */
+static int sf_log_open_fd(const char *path, struct stat *st, char *why, size_t whylen)
+{
+  struct open_how how = {.flags = SF_LOG_FLAGS, .mode = 0600,
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+    fd = sf_open_walk(path);
+  if (fd < 0) {
+    int e = errno;
+    snprintf(why, whylen, "%s", e == ELOOP ? "a symbolic link is in the path (refused: the "
+             "log goes where the path says, nowhere else)"
+             : e == ENXIO ? "is not a regular file (refused)" /* a FIFO with no reader */
+             : strerror(e));
+    return -1;
+  }
   int high = fcntl(fd, F_DUPFD_CLOEXEC, SF_LOG_FD_MIN);
   if (high >= 0) {
     syscall(SYS_close, fd);
     fd = high;
   }
-  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+  int bad = 1;
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))
+    snprintf(why, whylen, "is not a regular file (refused)");
+  else if (st->st_nlink != 1) /* a hard link to a file elsewhere: appending would write there */
+    snprintf(why, whylen, "has %lu hard links (refused: the log must be a file of its own)",
+             (unsigned long)st->st_nlink);
+  else if (st->st_uid != geteuid())
+    snprintf(why, whylen, "belongs to uid %u, not to this process (uid %u) (refused: we "
+             "append only to our own file)", (unsigned)st->st_uid, (unsigned)geteuid());
+  else
+    bad = 0;
+  if (bad) {
     syscall(SYS_close, fd);
-    return -EINVAL;
+    return -1;
   }
   fcntl(fd, F_SETFL, O_APPEND); /* drop O_NONBLOCK again */
   return fd;
 }
 
-int sf_log_open(const char *path)
+int sf_log_open(const char *path, char *why, size_t whylen)
 {
   struct stat st;
-  int fd = sf_log_open_fd(path, &st);
+  int fd = sf_log_open_fd(path, &st, why, whylen);
   if (fd < 0)
-    return fd;
+    return -1;
   /* kept absolute, for reopening after a chdir */
   size_t n = 0;
   if (path[0] != '/' && getcwd(sf_g.log_path, sizeof sf_g.log_path - 2)) {

@@ -136,7 +136,9 @@ struct sf_record {
   int err;          /* errno when ret signals failure */
   int rule;         /* injecting rule, -1 if none */
 };
-int sf_log_open(const char *path) SF_HIDDEN;
+/* Open the log at path (no symbolic link in any component, a regular file of our own with
+ * one link); 0, or -1 with the reason in why. */
+int sf_log_open(const char *path, char *why, size_t whylen) SF_HIDDEN;
 void sf_log_after_fork(void) SF_HIDDEN;
 /* This process's pid, asked once (again after fork). */
 int sf_self_pid(void) SF_HIDDEN;

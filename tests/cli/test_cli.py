@@ -366,18 +366,56 @@ class Log(unittest.TestCase):
             self.assertEqual(len(calls), 1)
             self.assertEqual((calls[0]["call"], calls[0]["n"]), ("socket", 2))
 
+    def refused(self, path, reason):
+        """The shim refuses SOCKFAULT_LOG=path before main (exit 3), naming the reason."""
+        p = preload(None, "nsocket", "1", check=False, env_extra={"SOCKFAULT_LOG": path})
+        self.assertEqual((p.returncode, p.stdout), (3, ""), path)
+        self.assertIn(reason, p.stderr)
+
+    def kept(self, path, make):
+        """A file holding "keep", made, then checked untouched after the test's body."""
+        with open(path, "w") as f:
+            f.write("keep\n")
+        make()
+        yield
+        with open(path) as f:
+            self.assertEqual(f.read(), "keep\n")
+
     def test_symlink_refused(self):
         with tempfile.TemporaryDirectory() as d:
-            target = os.path.join(d, "victim")
-            with open(target, "w") as f:
-                f.write("keep\n")
-            link = os.path.join(d, "log.jsonl")
-            os.symlink(target, link)
-            p = preload(None, "nsocket", "1", check=False, env_extra={"SOCKFAULT_LOG": link})
-            self.assertEqual(p.returncode, 3)
-            self.assertIn("symbolic link", p.stderr)
-            with open(target) as f:
-                self.assertEqual(f.read(), "keep\n")
+            target, link = os.path.join(d, "victim"), os.path.join(d, "log.jsonl")
+            for _ in self.kept(target, lambda: os.symlink(target, link)):
+                self.refused(link, "symbolic link")
+
+    def test_symlink_in_any_component_refused(self):
+        """A link to a directory anywhere in the path: refused, nothing created there."""
+        with tempfile.TemporaryDirectory() as d:
+            real = os.path.join(d, "real")
+            os.makedirs(os.path.join(real, "sub"))
+            os.symlink(real, os.path.join(d, "ln"))
+            for path in (os.path.join(d, "ln", "log.jsonl"),
+                         os.path.join(d, "ln", "sub", "log.jsonl"),
+                         os.path.join(d, "ln", "sub", "..", "log.jsonl")):
+                self.refused(path, "a symbolic link is in the path")
+            self.assertEqual(sorted(os.listdir(real)), ["sub"])
+            self.assertEqual(os.listdir(os.path.join(real, "sub")), [])
+            # relative paths are walked the same way
+            p = subprocess.run([PROBE, "nsocket", "1"], cwd=d, capture_output=True, text=True,
+                               env=clean_env(LD_PRELOAD=SHIM, SOCKFAULT_LOG="ln/log"), timeout=T)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            ok = os.path.join(real, "sub", "log.jsonl")  # no link on the way: logged
+            preload(None, "nsocket", "1", env_extra={"SOCKFAULT_LOG": ok})
+            self.assertTrue(read_log(ok))
+
+    def test_hard_link_or_other_owner_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            victim, link = os.path.join(d, "victim"), os.path.join(d, "log.jsonl")
+            for _ in self.kept(victim, lambda: os.link(victim, link)):
+                self.refused(link, "has 2 hard links (refused")
+            if os.geteuid() == 0:
+                other = os.path.join(d, "other.jsonl")
+                for _ in self.kept(other, lambda: os.chown(other, 65534, 65534)):
+                    self.refused(other, "belongs to uid 65534, not to this process (uid 0)")
 
 
 class Contexts(unittest.TestCase):

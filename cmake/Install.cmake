@@ -47,14 +47,18 @@ install(FILES ${PROJECT_SOURCE_DIR}/fuzz/schedule.dict
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/corpus/schedules
         DESTINATION ${CMAKE_INSTALL_DATADIR}/sockfault/fuzz)
 
-# pkg-config: paths relative to the .pc file, so an installed tree can be moved.
-file(RELATIVE_PATH SF_PC_PREFIX_FROM_PCDIR
-     ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
-string(REGEX REPLACE "/$" "" SF_PC_PREFIX_FROM_PCDIR "${SF_PC_PREFIX_FROM_PCDIR}")
+# pkg-config: the prefix the tree is installed to, written at install time (so that
+# `cmake --install --prefix P` gives P, not the configured prefix), and paths under it with
+# no "../.." in them. A tree moved later: pkg-config --define-prefix (pkgconf) relocates it.
+set(SF_PC_PREFIX "@SF_PC_PREFIX@") # kept for the install-time pass
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sockfault.pc.in
-               ${PROJECT_BINARY_DIR}/cmake/sockfault.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/cmake/sockfault.pc
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+               ${PROJECT_BINARY_DIR}/cmake/sockfault.pc.in @ONLY)
+install(CODE "
+  set(SF_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  configure_file(\"${PROJECT_BINARY_DIR}/cmake/sockfault.pc.in\"
+                 \"${PROJECT_BINARY_DIR}/cmake/sockfault.pc\" @ONLY)
+  file(INSTALL \"${PROJECT_BINARY_DIR}/cmake/sockfault.pc\"
+       DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig\")")
 
 # Man pages: sockfault(1) is written by hand; sockfault-rules(7) is generated from the call
 # table (docs/CMakeLists.txt, target sockfault-man). Both land in the build tree's man/.

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--help" ]]; then sed -n '2,6p' "$0"; exit 0; fi
-scripts/deps.sh
+scripts/deps.sh main
 scripts/build.sh release >/dev/null
 exec build/bin/sockfault explore --max-per-call 8 \
   --fail-on crash,sanitizer,hang,silent,stopped-serving,fd-leak \

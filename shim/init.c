@@ -183,13 +183,12 @@ static void sf_log_start(void)
   long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = '\0';
   sf_rules_format(&sf_g.rules, rules, sizeof rules);
-  /* exe and rules are printed raw only after checking they need no escaping */
-  int plain = 1;
-  for (const char *p = exe; *p; p++)
-    if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-      plain = 0;
+  /* exe and rules (a site= names a module) escaped: bad UTF-8 as \udcXX, the line valid JSON */
+  char exe_j[257], rules_j[481]; /* both fit in extra with the seeds cut to fit */
+  exe_j[sf_json_escape(exe_j, sizeof exe_j - 1, exe)] = '\0';
+  rules_j[sf_json_escape(rules_j, sizeof rules_j - 1, rules)] = '\0';
   int k = snprintf(extra, sizeof extra, "\"ppid\":%ld,\"exe\":\"%s\",\"rules\":\"%s\",\"seeds\":[",
-                   (long)getppid(), plain ? exe : "?", rules);
+                   (long)getppid(), exe_j, rules_j);
   for (unsigned i = 0; i < sf_g.rules.n && k > 0 && (size_t)k < sizeof extra - 24; i++)
     k += snprintf(extra + k, sizeof extra - (size_t)k, "%s%llu", i ? "," : "",
                   (unsigned long long)sf_g.seed[i]);
@@ -288,8 +287,9 @@ __attribute__((destructor(101))) static void sf_destructor(void)
       sf_g.log_level == SF_LOG_OFF)
     return;
   char extra[200];
-  snprintf(extra, sizeof extra, "\"sockets\":%d,\"injected\":%llu", sf_count_open_sockets(),
-           (unsigned long long)atomic_load(&sf_g.injected));
+  snprintf(extra, sizeof extra, "\"sockets\":%d,\"injected\":%llu,\"dropped\":%llu",
+           sf_count_open_sockets(), (unsigned long long)atomic_load(&sf_g.injected),
+           (unsigned long long)atomic_load(&sf_g.log_dropped));
   sf_log_event("exit", extra);
 }
 

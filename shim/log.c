@@ -20,6 +20,7 @@
 struct sf_buf {
   char b[1024];
   size_t n;
+  bool over; /* something did not fit: the record is dropped, never written cut */
 };
 
 /* The helpers are inlined so that a literal's length is known when compiled: with a call and
@@ -27,35 +28,112 @@ struct sf_buf {
  * instructions a record (callgrind), a third of the record's time beside its one write. */
 #define SF_B_INLINE static inline __attribute__((always_inline))
 
+/* A string field gets at most this much of the record (a C++ symbol can be kilobytes). */
+#define SF_STR_MAX 300
+
 SF_B_INLINE void sf_b_raw(struct sf_buf *o, const char *s, size_t l)
 {
-  if (l > sizeof o->b - 2 - o->n)
-    l = sizeof o->b - 2 - o->n; /* keep room for "}\n" */
+  if (l > sizeof o->b - 2 - o->n) { /* keep room for "}\n" */
+    o->over = true;
+    return;
+  }
   memcpy(o->b + o->n, s, l);
   o->n += l;
 }
 
 SF_B_INLINE void sf_b_lit(struct sf_buf *o, const char *s) { sf_b_raw(o, s, strlen(s)); }
 
-/* A JSON string: runs that need no escape are copied whole. */
+/* The length of the valid UTF-8 sequence at s (NUL-terminated), 0 when it is not one. */
+static size_t sf_utf8_len(const unsigned char *s)
+{
+  unsigned c = s[0], lo = 0x80, hi = 0xbf;
+  size_t need;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    need = 2;
+  else if (c >= 0xe0 && c <= 0xef) /* no overlong form, no surrogate */
+    need = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+  else if (c >= 0xf0 && c <= 0xf4)
+    need = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+  else
+    return 0;
+  if (s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 2; i < need; i++)
+    if (s[i] < 0x80 || s[i] > 0xbf)
+      return 0;
+  return need;
+}
+
+/* The bytes standing for the character at s, which is not plain ASCII text: in esc (an
+ * escape) or at s itself (*out), k of them; *adv the input bytes they stand for. */
+static size_t sf_esc_one(const char *s, char esc[6], const char **out, size_t *adv)
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned c = (unsigned char)*s;
+  *out = esc;
+  *adv = 1;
+  if (c == '"' || c == '\\') {
+    esc[0] = '\\', esc[1] = (char)c;
+    return 2;
+  }
+  if (c >= 0x80 && (*adv = sf_utf8_len((const unsigned char *)s)) != 0) {
+    *out = s;
+    return *adv;
+  }
+  unsigned hi = c < 0x20 ? 0x00 : 0xdc; /* a control byte, or a byte of bad UTF-8 */
+  *adv = 1;
+  esc[0] = '\\', esc[1] = 'u', esc[2] = hex[hi >> 4], esc[3] = hex[hi & 15];
+  esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
+  return 6;
+}
+
+static bool sf_plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+size_t sf_json_escape(char *dst, size_t cap, const char *s)
+{
+  size_t n = 0;
+  while (*s) {
+    char esc[6];
+    const char *out = s;
+    size_t adv = 1, k = sf_plain((unsigned char)*s) ? 1 : sf_esc_one(s, esc, &out, &adv);
+    if (n + k > cap)
+      break;
+    memcpy(dst + n, out, k);
+    n += k;
+    s += adv;
+  }
+  return n;
+}
+
+/* A JSON string: runs that need no escape are copied whole; valid UTF-8 as it is, each byte
+ * of bad UTF-8 as \udcXX; cut at a whole character after SF_STR_MAX bytes. */
 static void sf_b_str(struct sf_buf *o, const char *s)
 {
   sf_b_lit(o, "\"");
+  size_t cap = o->n + SF_STR_MAX; /* where the field ends, the closing quote and "}\n" kept */
+  if (cap > sizeof o->b - 3)
+    cap = sizeof o->b - 3;
   for (;;) {
     const char *run = s;
-    while ((unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
+    while (sf_plain((unsigned char)*s))
       s++;
-    sf_b_raw(o, run, (size_t)(s - run));
-    unsigned char c = (unsigned char)*s++;
-    if (c == 0)
+    size_t l = (size_t)(s - run);
+    if (o->n + l > cap) {
+      sf_b_raw(o, run, cap > o->n ? cap - o->n : 0);
       break;
-    if (c == '"' || c == '\\') {
-      char esc[2] = {'\\', (char)c};
-      sf_b_raw(o, esc, 2);
-    } else {
-      char esc[6] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
-      sf_b_raw(o, esc, 6);
     }
+    sf_b_raw(o, run, l);
+    if (*s == 0)
+      break;
+    char esc[6];
+    const char *out;
+    size_t adv, k = sf_esc_one(s, esc, &out, &adv);
+    if (o->n + k > cap)
+      break;
+    sf_b_raw(o, out, k);
+    s += adv;
   }
   sf_b_lit(o, "\"");
 }
@@ -141,6 +219,7 @@ static void sf_b_head(struct sf_buf *o)
   int pid, tid;
   sf_log_ids(&pid, &tid);
   o->n = 0;
+  o->over = false;
   sf_b_lit(o, "{");
   sf_b_key(o, "pid");
   sf_b_int(o, pid);
@@ -185,12 +264,33 @@ static int sf_log_usable(void)
   return ok;
 }
 
+/* One record, whole or not at all: a write cut short (the disk filled in the middle of it)
+ * is cut off the file again, so no half line stays for a reader to trip on, as long as no
+ * other process appended after it in between (then the half line stays). Either way the
+ * record is counted as dropped, and the exit record says how many. */
 static void sf_b_emit(struct sf_buf *o)
 {
+  if (!sf_log_usable())
+    return;
+  if (o->over) {
+    atomic_fetch_add_explicit(&sf_g.log_dropped, 1, memory_order_relaxed);
+    return;
+  }
   o->b[o->n++] = '}';
   o->b[o->n++] = '\n';
-  if (sf_log_usable())
-    sf_write_all(sf_g.log_fd, o->b, o->n);
+  int saved = errno;
+  long w;
+  do
+    w = syscall(SYS_write, sf_g.log_fd, o->b, o->n);
+  while (w < 0 && errno == EINTR);
+  if (w != (long)o->n) {
+    atomic_fetch_add_explicit(&sf_g.log_dropped, 1, memory_order_relaxed);
+    struct stat st;
+    off_t end = w > 0 ? lseek(sf_g.log_fd, 0, SEEK_CUR) : -1; /* O_APPEND: just past ours */
+    if (end >= w && fstat(sf_g.log_fd, &st) == 0 && st.st_size == end)
+      syscall(SYS_ftruncate, sf_g.log_fd, (long)(end - w));
+  }
+  errno = saved;
 }
 
 /* O_NONBLOCK: a FIFO planted at the path must not hang the program before main */

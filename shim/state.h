@@ -65,6 +65,7 @@ struct sf_state {
   dev_t log_dev;
   ino_t log_ino;
   _Atomic bool log_broken;
+  _Atomic uint64_t log_dropped;          /* records not written (disk full, too long) */
   _Atomic int fd_hwm;                    /* above every fd the table has touched */
   _Atomic uint64_t fdkind[SF_FD_TRACK];
 };
@@ -144,6 +145,11 @@ void sf_log_after_fork(void) SF_HIDDEN;
 int sf_self_pid(void) SF_HIDDEN;
 void sf_log_call(const struct sf_record *rec) SF_HIDDEN;
 void sf_log_event(const char *event, const char *extra_json) SF_HIDDEN;
+/* s as the inside of a JSON string, at most cap bytes, cut at a whole character: '"', '\\'
+ * and control bytes escaped, valid UTF-8 copied, each byte of an invalid sequence as \udcXX
+ * (Python's surrogateescape), so a line is always valid JSON and a reader gets the original
+ * bytes back. Returns the bytes written. */
+size_t sf_json_escape(char *dst, size_t cap, const char *s) SF_HIDDEN;
 int sf_count_open_sockets(void) SF_HIDDEN;
 
 #endif

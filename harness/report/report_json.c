@@ -45,7 +45,7 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
     fputs(",\"errno\":", f);
     sf_json_write_cstr(f, sf_errno_name(p->fault[i].err));
     fprintf(f, ",\"when\":%llu,\"site\":", p->fault[i].when);
-    sf_json_write_cstr(f, p->fault[i].site[0] ? p->fault[i].site : NULL);
+    sf_json_write_bytes(f, p->fault[i].site[0] ? p->fault[i].site : NULL);
     if (p->fault[i].until > p->fault[i].when)
       fprintf(f, ",\"until\":%llu", p->fault[i].until);
     if (p->fault[i].window_ms > 0)
@@ -56,7 +56,7 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
   fputs("],\"kind\":", f);
   sf_json_write_cstr(f, sf_kind_name(sf_point_kind(p)));
   fputs(",\"rules\":", f);
-  sf_json_write_cstr(f, rules);
+  sf_json_write_bytes(f, rules);
   if (p->search) /* additive to schema 1: a --search finding, its faults minimal */
     fputs(",\"search\":true", f);
   if (p->run)
@@ -94,7 +94,7 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
   fputs(",\"stderr_tail\":", f);
   sf_json_write_cstr(f, p->stderr_tail ? p->stderr_tail : "");
   fputs(",\"reproducer\":", f);
-  sf_json_write_cstr(f, repro);
+  sf_json_write_bytes(f, repro);
   fputc('}', f);
 }
 
@@ -109,7 +109,7 @@ static void sf_write_timeline(const struct sf_baseline *b, FILE *f)
     fprintf(f, ",\"n\":%llu,\"ret\":%lld,\"errno\":", t->n, t->ret);
     sf_json_write_cstr(f, t->ret == -1 ? sf_errno_name(t->err) : NULL);
     fputs(",\"site\":", f);
-    sf_json_write_cstr(f, t->site[0] ? t->site : NULL);
+    sf_json_write_bytes(f, t->site[0] ? t->site : NULL);
     fputc('}', f);
   }
   fputc(']', f);
@@ -120,17 +120,17 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   char sig[32];
   fputs("{\"schema\":\"" SF_SCHEMA_NAME "\",\"sockfault\":\"" SOCKFAULT_VERSION "\",\n", f);
   fputs("\"prog\":", f);
-  sf_json_write_cstr(f, r->prog);
+  sf_json_write_bytes(f, r->prog);
   fputs(",\"args\":[", f);
   for (size_t i = 0; i < r->nargs; i++) {
     if (i)
       fputc(',', f);
-    sf_json_write_cstr(f, r->args[i]);
+    sf_json_write_bytes(f, r->args[i]);
   }
   fputs("],\"check\":", f);
-  sf_json_write_cstr(f, r->check);
+  sf_json_write_bytes(f, r->check);
   fputs(",\"server\":", f);
-  sf_json_write_cstr(f, r->peer);
+  sf_json_write_bytes(f, r->peer);
   fputs(",\n\"options\":{\"calls\":", f);
   sf_json_write_cstr(f, r->calls);
   fputs(",\"errnos\":", f);

@@ -175,6 +175,10 @@ static char *sf_jp_string(struct sf_jp *p, size_t *lenp)
         } else
           p->s = save;
       }
+      if (cp >= 0xdc80 && cp < 0xdd00) { /* a byte of bad UTF-8, as the shim escapes it */
+        out[n++] = (char)(cp - 0xdc00);
+        break;
+      }
       if (cp >= 0xd800 && cp < 0xe000)
         cp = 0xfffd; /* lone surrogate */
       n += sf_put_utf8(out + n, cp); /* \uXXXX is 6 bytes, its UTF-8 at most 4 */
@@ -440,7 +444,16 @@ size_t sf_utf8_seq(const unsigned char *s, size_t len)
   return need;
 }
 
-void sf_json_write_str(FILE *f, const char *s, size_t len)
+static void sf_json_write_any(FILE *f, const char *s, size_t len, bool exact);
+
+void sf_json_write_str(FILE *f, const char *s, size_t len) { sf_json_write_any(f, s, len, false); }
+
+void sf_json_write_bytes(FILE *f, const char *s)
+{
+  sf_json_write_any(f, s, s ? strlen(s) : 0, true);
+}
+
+static void sf_json_write_any(FILE *f, const char *s, size_t len, bool exact)
 {
   if (!s) {
     fputs("null", f);
@@ -466,7 +479,10 @@ void sf_json_write_str(FILE *f, const char *s, size_t len)
     } else {
       size_t k = sf_utf8_seq(u + i, len - i);
       if (k == 0) {
-        fputs("\\ufffd", f);
+        if (exact)
+          fprintf(f, "\\u%04x", 0xdc00 + c); /* read back as the byte itself */
+        else
+          fputs("\\ufffd", f);
         i++;
       } else {
         fwrite(u + i, 1, k, f);

@@ -34,6 +34,10 @@ bool sf_json_bool(const struct sf_json *obj, const char *key, bool def);
 /* Write s (len bytes) as a JSON string literal: quotes, backslashes and control characters
  * escaped, invalid UTF-8 replaced by U+FFFD, so any bytes make valid JSON. NULL writes null. */
 void sf_json_write_str(FILE *f, const char *s, size_t len);
+/* The same for a name that must come back byte for byte (a path, an argument, a call
+ * site): a byte of bad UTF-8 as \udcXX, which sf_json_parse reads back as that byte. Text
+ * for people (stderr tails, details) goes through sf_json_write_str: U+FFFD there. */
+void sf_json_write_bytes(FILE *f, const char *s);
 static inline void sf_json_write_cstr(FILE *f, const char *s)
 {
   sf_json_write_str(f, s, s ? __builtin_strlen(s) : 0);

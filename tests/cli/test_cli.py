@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -418,6 +419,74 @@ class Log(unittest.TestCase):
                     self.refused(other, "belongs to uid 65534, not to this process (uid 0)")
 
 
+class LogRecords(unittest.TestCase):
+    """Every line of the log is one whole record and valid JSON (UTF-8), whatever happens."""
+
+    def lines(self, path):
+        with open(path, "rb") as f:
+            raw = f.read()
+        self.assertTrue(raw.endswith(b"\n"), raw[-80:])
+        return [json.loads(line.decode("utf-8")) for line in raw.splitlines()]
+
+    def test_disk_full_whole_records_and_dropped_count(self):
+        """RLIMIT_FSIZE just past the log's size: each record written then cuts short (as on a
+        full disk); none stays half written, and the exit record counts them."""
+        script = ("import os, resource, signal, socket\n"
+                  "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                  "size = os.path.getsize(os.environ['SOCKFAULT_LOG'])\n"
+                  "inf = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
+                  "resource.setrlimit(resource.RLIMIT_FSIZE, (size + 40, inf[1]))\n"
+                  "socks = [socket.socket() for _ in range(5)]\n"
+                  "resource.setrlimit(resource.RLIMIT_FSIZE, inf)\n"
+                  "print(len(socks))\n")
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "log.jsonl")
+            p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               env=clean_env(LD_PRELOAD=SHIM, SOCKFAULT_LOG=log), timeout=T)
+            self.assertEqual((p.returncode, p.stdout), (0, "5\n"), p.stderr)
+            recs = self.lines(log)  # every line whole; the sockets' closes come after
+            self.assertEqual([r for r in recs if r.get("call") == "socket"], [])
+            self.assertEqual((recs[0]["event"], recs[-1]["event"]), ("start", "exit"))
+            self.assertEqual(recs[-1]["dropped"], 5)
+            p = preload(None, "nsocket", "2", env_extra={"SOCKFAULT_LOG": log})
+            self.assertEqual(self.lines(log)[-1]["dropped"], 0)
+
+    def test_bad_utf8_names_escaped_and_given_back(self):
+        """A program whose name is not UTF-8: its exe and call sites are escaped (\\udcXX), the
+        log and explore's report stay valid JSON, and replay gets the original bytes back."""
+        with tempfile.TemporaryDirectory() as d:
+            name = b"probe-\xff\xfe\xc3("
+            prog = os.path.join(d.encode(), name)
+            shutil.copy(PROBE, prog)
+            log = os.path.join(d, "log.jsonl")
+            p = subprocess.run([prog, "nsocket", "1"], capture_output=True,
+                               env=clean_env(LD_PRELOAD=SHIM, SOCKFAULT_LOG=log), timeout=T)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            recs = self.lines(log)
+            back = lambda text: text.encode("utf-8", "surrogateescape")
+            self.assertEqual(back(recs[0]["exe"]), prog)
+            call = [r for r in recs if r.get("call") == "socket"][0]
+            self.assertTrue(back(call["site"]).startswith(name + b"+0x"), call["site"])
+            report = os.path.join(d, "r.json")
+            p = subprocess.run([CLI, "explore", "-q", "--jobs", "1", "--by-site", "--calls",
+                                "socket", "--errnos", "EMFILE", "--fail-on", "none", "--json",
+                                report, "--", prog, "nsocket", "1"], capture_output=True,
+                               env=clean_env(), timeout=T)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(report, "rb") as f:
+                r = json.loads(f.read().decode("utf-8"))
+            point = r["points"][0]
+            self.assertEqual(point["id"], "1")
+            self.assertEqual(back(r["prog"]), os.path.realpath(prog))
+            self.assertTrue(back(point["faults"][0]["site"]).startswith(name + b"+0x"), point)
+            self.assertEqual((point["class"], point["fired"]), ("silent", True))  # prints EMFILE
+            p = subprocess.run([CLI, "replay", report, "--point", "1"], capture_output=True,
+                               env=clean_env(), timeout=T)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"now silent", p.stderr)  # the program found by its own bytes
+            self.assertIn(b"the same", p.stderr)
+
+
 class Contexts(unittest.TestCase):
     def test_constructor_before_main(self):
         out = tokens("socket:error=EACCES:when=1", "nsocket", "1", env_extra={"PROBE_CTOR": "1"})
@@ -514,14 +583,14 @@ class Run(unittest.TestCase):
             proc.wait(timeout=T)
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and os.path.exists(f"/proc/{child}"):
-                with open(f"/proc/{child}/stat") as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                with open(f"/proc/{child}/stat", "rb") as f:
+                    if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
                         break
                 time.sleep(0.02)
             alive = os.path.exists(f"/proc/{child}")
             if alive:
-                with open(f"/proc/{child}/stat") as f:
-                    alive = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+                with open(f"/proc/{child}/stat", "rb") as f:
+                    alive = f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
             self.assertFalse(alive, f"the program {child} outlived sockfault run")
         finally:
             if proc.poll() is None:

@@ -22,8 +22,8 @@ def strays(path=""):
                 env = f.read()
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read()
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open(f"/proc/{pid}/stat", "rb") as f:  # a name need not be UTF-8
+                state = f.read().rsplit(b")", 1)[1].split()[0].decode()
         except OSError:
             continue
         if _NEEDLE in env.split(b"\0") and path.encode() in cmd and state != "Z":

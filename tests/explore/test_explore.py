@@ -351,7 +351,8 @@ class ReportTest(Base):
         rep = p["reproducer"]
         self.assertTrue(rep.startswith("SF_TMP=$(mktemp -d) && sockfault run "), rep)
         self.assertIn(f'"${{SF_TMP}}/{name}"', rep)
-        self.assertNotIn("/tmp", rep)
+        # no /tmp of its own (the program's path may lie under /tmp, as a clone there does)
+        self.assertNotIn("/tmp", rep.replace(target("trivial"), "PROG"))
         d = tempfile.mkdtemp(prefix="sf-repro.")
         self.addCleanup(shutil.rmtree, d, True)
         env = dict(os.environ, TMPDIR=d,

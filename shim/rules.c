@@ -543,7 +543,8 @@ int sf_rules_parse(const char *text, size_t len, const char *origin, struct sf_r
   int empty = out->n == before && strcmp(pe.origin, "sockfault_set_rules") != 0;
   if (empty && err && errlen) {
     struct sf_str all = {text, len};
-    if (is_file)
+    /* blank lines are shown as that, not quoted: a message stays on one line */
+    if (is_file || memchr(text, '\n', len) != NULL)
       snprintf(err, errlen, "%s: no rule in it (only blank lines, ';' and comments): a rule "
                "set that does nothing is refused", pe.origin);
     else

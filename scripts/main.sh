@@ -10,6 +10,6 @@ if [[ "${1:-}" == "--help" ]]; then sed -n '2,6p' "$0"; exit 0; fi
 scripts/deps.sh main
 scripts/build.sh release >/dev/null
 exec build/bin/sockfault explore --max-per-call 8 \
-  --fail-on crash,sanitizer,hang,silent,stopped-serving,fd-leak \
+  --fail-on crash,sanitizer,hang,spin,no-recovery,silent,stopped-serving,mute-exit,request-lost,request-stalled,fd-leak \
   --check "build/bin/rs_check {port}" "$@" \
   -- build/bin/sockfault-refserver --listen 127.0.0.1:{port}

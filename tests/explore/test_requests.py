@@ -104,6 +104,20 @@ class RequestTest(Base):
             self.assertTrue(all(c["ms"] >= 0 for c in p["checks"]))
         self.assertClean(server("eintr_reply_ok", "ping_client", *opts))
 
+    def test_eintr_reply_stalled(self):
+        """send EINTR answered only after a 1.8 s sleep: the hit request is served, late, so
+        request-stalled (its check passed, slower than the stall bound); the twin resends at once."""
+        opts = ("--calls", "send", "--errnos", "EINTR")
+        bug = server("eintr_stall_bug", "ping_client", *opts)
+        self.assertRan(bug, 1)
+        self.assertEqual(set(bug.findings()), rules("send", ["EINTR"], [1, 2]))
+        for p in bug.findings().values():
+            self.assertEqual(p["class"], "request-stalled", p)
+            [hit] = [c for c in p["checks"] if c["hit"]]
+            self.assertEqual(hit["status"], 0, p["checks"])
+            self.assertGreaterEqual(hit["ms"], 1800, p["checks"])
+        self.assertClean(server("eintr_reply_ok", "ping_client", *opts))
+
     def test_stream_eagain_lost(self):
         """EAGAIN in the middle of a streamed reply taken for its end: request-lost."""
         opts = ("--calls", "send", "--errnos", "EAGAIN", "--max-per-call", "2")

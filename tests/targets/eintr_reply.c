@@ -1,6 +1,8 @@
 /* A server whose reply path gives up on an interrupted send (SF_BUG): a signal landing in
  * send(2) — EINTR, nothing was sent — drops the reply and closes the connection, so that
- * one client never gets its answer while the server "keeps serving". The twin sends again. */
+ * one client never gets its answer while the server "keeps serving". SF_BUG=2 (eintr_stall)
+ * resends, but only after sleeping 1.8 s: the client gets its answer, late (request-stalled).
+ * The twin sends again at once. */
 #include "tserver.h"
 
 /* Read one request line into buf (NUL-terminated); 0, or -1 when the client went away. */
@@ -25,7 +27,12 @@ static void reply(int c, const char *text)
   while (off < len) {
     ssize_t w = send(c, text + off, len - off, MSG_NOSIGNAL);
     if (w < 0) {
-#ifndef SF_BUG
+#if defined(SF_BUG) && SF_BUG == 2
+      if (errno == EINTR && !ts_stop) {
+        usleep(1800 * 1000); /* a "back-off" the one client waiting pays in full */
+        continue;
+      }
+#elif !defined(SF_BUG)
       if (errno == EINTR && !ts_stop)
         continue;
       fprintf(stderr, "send: %s\n", strerror(errno));

@@ -1,5 +1,5 @@
-# Installation, in the GNUInstallDirs places: the sockfault command, libsockfault.so, the
-# public headers, man pages, bash completion, a CMake package (find_package(SockFault):
+# Installation, in the GNUInstallDirs places: the sockfault and sockfault-fuzz commands,
+# libsockfault.so, the public headers, man pages, bash completion, a CMake package (find_package(SockFault):
 # SockFault::shim, SockFault::sockfault, SockFault::fuzz, SOCKFAULT_EXECUTABLE,
 # sockfault_add_explore_test, sockfault_add_fuzz_target)
 # and sockfault.pc. Included last by the top-level CMakeLists.txt: it names targets that
@@ -46,6 +46,12 @@ install(FILES ${PROJECT_SOURCE_DIR}/fuzz/schedule.dict
         DESTINATION ${CMAKE_INSTALL_DATADIR}/sockfault/fuzz)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/corpus/schedules
         DESTINATION ${CMAKE_INSTALL_DATADIR}/sockfault/fuzz)
+# sockfault-fuzz, the campaign runner for those targets (scripts/fuzz.sh runs it for sockfault's
+# own): told where the shim and the schedule files are from bin/, so a moved prefix still works.
+file(RELATIVE_PATH SF_LIBDIR_FROM_BINDIR ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+file(RELATIVE_PATH SF_DATADIR_FROM_BINDIR ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_DATADIR})
+configure_file(${PROJECT_SOURCE_DIR}/scripts/sockfault-fuzz ${PROJECT_BINARY_DIR}/scripts/sockfault-fuzz @ONLY)
+install(PROGRAMS ${PROJECT_BINARY_DIR}/scripts/sockfault-fuzz DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # pkg-config: the prefix the tree is installed to, written at install time (so that
 # `cmake --install --prefix P` gives P, not the configured prefix), and paths under it with

@@ -18,10 +18,12 @@
 # add (CMAKE_C_FLAGS=-fsanitize=address,undefined).
 #
 # Tests: <name>_replay runs the target once on every file of CORPUS (no fuzzing: a fixed
-# crash stays fixed); <name>_smoke (libFuzzer only) fuzzes for SMOKE_SECONDS from CORPUS
-# into a scratch directory and fails on any crash, printing the `sockfault run -e …`
-# reproducer. Both preload the shim (LD_PRELOAD=$<TARGET_FILE:SockFault::shim>).
-# A longer campaign: scripts/fuzz.sh --exe $<TARGET_FILE:<name>> in sockfault's sources.
+# crash stays fixed); <name>_smoke fuzzes for SMOKE_SECONDS from CORPUS into a scratch
+# directory (libFuzzer: -max_total_time; AFL++: afl-fuzz -V, found beside the compiler or as
+# SOCKFAULT_AFL_FUZZ) and fails unless the fuzzer ran inputs and found no crash, printing the
+# `sockfault run -e …` reproducer of one. The replay-only build has no smoke test. Both
+# preload the shim (LD_PRELOAD=$<TARGET_FILE:SockFault::shim>; AFL++: AFL_PRELOAD).
+# A longer campaign: sockfault-fuzz $<TARGET_FILE:<name>> (installed beside sockfault).
 include_guard(GLOBAL)
 include(${CMAKE_CURRENT_LIST_DIR}/SockFaultExplore.cmake) # _sockfault_check_args
 
@@ -108,9 +110,20 @@ function(sockfault_add_fuzz_target)
   if(NOT DEFINED SF_SMOKE_SECONDS)
     set(SF_SMOKE_SECONDS 5)
   endif()
-  if(engine STREQUAL "libfuzzer" AND SF_SMOKE_SECONDS GREATER 0)
+  if(NOT engine STREQUAL "none" AND SF_SMOKE_SECONDS GREATER 0)
+    set(fuzzer)
+    if(engine STREQUAL "afl") # afl-fuzz runs the target, with the shim in AFL_PRELOAD
+      get_filename_component(ccdir "${CMAKE_C_COMPILER}" DIRECTORY)
+      find_program(SOCKFAULT_AFL_FUZZ afl-fuzz HINTS ${ccdir})
+      if(NOT SOCKFAULT_AFL_FUZZ)
+        message(FATAL_ERROR "sockfault_add_fuzz_target(${SF_NAME}): afl-fuzz not found beside "
+                            "${CMAKE_C_COMPILER} nor in PATH (set SOCKFAULT_AFL_FUZZ, or SMOKE_SECONDS 0)")
+      endif()
+      set(fuzzer -DAFL_FUZZ=${SOCKFAULT_AFL_FUZZ} -DSHIM=$<TARGET_FILE:${shim}>)
+      set(env "")
+    endif()
     add_test(NAME ${SF_NAME}_smoke COMMAND ${run} -DMODE=smoke -DSECONDS=${SF_SMOKE_SECONDS}
-             -DDICT=${SF_DICT} -DWORK=${CMAKE_CURRENT_BINARY_DIR}/${SF_NAME}-smoke
+             -DDICT=${SF_DICT} -DWORK=${CMAKE_CURRENT_BINARY_DIR}/${SF_NAME}-smoke ${fuzzer}
              -P ${_SOCKFAULT_FUZZ_DIR}/SockFaultFuzzRun.cmake)
     math(EXPR limit "${SF_SMOKE_SECONDS} * 4 + 120")
     set_tests_properties(${SF_NAME}_smoke PROPERTIES LABELS "${SF_LABELS}" TIMEOUT ${limit}

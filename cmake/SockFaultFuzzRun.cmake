@@ -1,9 +1,11 @@
 # The tests of sockfault_add_fuzz_target (SockFaultFuzz.cmake), run as cmake -P:
 #   -DMODE=replay -DEXE=<target> -DENGINE=<libfuzzer|afl|none> -DCORPUS=<dir;...>
 #       the target once on every file of CORPUS (files named *.note are notes, not inputs)
-#   -DMODE=smoke  ... -DSECONDS=<s> -DWORK=<dir> [-DDICT=<file>]
-#       libFuzzer for SECONDS from CORPUS into WORK/corpus; a crash fails, with its log
-# The shim comes from the test's environment (LD_PRELOAD).
+#   -DMODE=smoke  ... -DSECONDS=<s> -DWORK=<dir> [-DDICT=<file>] [-DAFL_FUZZ=<afl-fuzz> -DSHIM=<so>]
+#       the engine for SECONDS from CORPUS into WORK (libFuzzer: WORK/corpus; AFL++:
+#       afl-fuzz -V SECONDS, WORK/out, the shim in AFL_PRELOAD); fails on a crash, showing its
+#       reproducer, and when the fuzzer ran no input
+# The shim comes from the test's environment (LD_PRELOAD), for AFL++'s smoke from SHIM.
 cmake_minimum_required(VERSION 3.16)
 
 function(tail_of text out)
@@ -15,7 +17,8 @@ function(tail_of text out)
   set(${out} "${text}" PARENT_SCOPE)
 endfunction()
 
-if(MODE STREQUAL "replay")
+# The inputs of CORPUS (files named *.note are notes, hidden files are not inputs), sorted.
+function(corpus_files out)
   set(files)
   foreach(dir IN LISTS CORPUS)
     file(GLOB_RECURSE found LIST_DIRECTORIES false "${dir}/*")
@@ -26,11 +29,16 @@ if(MODE STREQUAL "replay")
       endif()
     endforeach()
   endforeach()
+  list(SORT files)
+  set(${out} ${files} PARENT_SCOPE)
+endfunction()
+
+if(MODE STREQUAL "replay")
+  corpus_files(files)
   list(LENGTH files n)
   if(n EQUAL 0)
     message(FATAL_ERROR "replay: no inputs in ${CORPUS}")
   endif()
-  list(SORT files)
   # libFuzzer runs file arguments once each; AFL++'s driver and fuzz_main take files alone.
   set(opts)
   if(ENGINE STREQUAL "libfuzzer")
@@ -43,6 +51,62 @@ if(MODE STREQUAL "replay")
     message(FATAL_ERROR "${out}\nreplay: ${EXE} failed (${rc}) on one of ${n} inputs")
   endif()
   message(STATUS "replay: ${n} inputs, no failure")
+elseif(MODE STREQUAL "smoke" AND ENGINE STREQUAL "afl")
+  # afl-fuzz needs one seed directory: the corpus files (not notes), or one empty input.
+  file(REMOVE_RECURSE "${WORK}")
+  file(MAKE_DIRECTORY "${WORK}/seeds")
+  corpus_files(files)
+  foreach(f IN LISTS files)
+    string(SHA1 id "${f}")
+    configure_file("${f}" "${WORK}/seeds/${id}" COPYONLY)
+  endforeach()
+  if(NOT files)
+    file(WRITE "${WORK}/seeds/empty" "\n")
+  endif()
+  # No terminal, no CPU-governor or core_pattern demands on a shared machine, a bounded run.
+  foreach(v AFL_NO_UI AFL_SKIP_CPUFREQ AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES AFL_TRY_AFFINITY
+            AFL_NO_WARN_INSTABILITY)
+    set(ENV{${v}} 1)
+  endforeach()
+  set(ENV{AFL_PRELOAD} "${SHIM}")
+  unset(ENV{LD_PRELOAD})
+  set(opts -i "${WORK}/seeds" -o "${WORK}/out" -V ${SECONDS} -t 2000)
+  if(DICT)
+    list(APPEND opts -x "${DICT}")
+  endif()
+  math(EXPR limit "${SECONDS} * 4 + 60")
+  execute_process(COMMAND "${AFL_FUZZ}" ${opts} -- "${EXE}" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT ${limit})
+  file(WRITE "${WORK}/fuzz.log" "${out}")
+  set(stats "${WORK}/out/default/fuzzer_stats")
+  set(execs 0)
+  set(crashes 0)
+  if(EXISTS "${stats}")
+    file(STRINGS "${stats}" lines)
+    foreach(l IN LISTS lines)
+      if(l MATCHES "^execs_done *: *([0-9]+)")
+        set(execs ${CMAKE_MATCH_1})
+      elseif(l MATCHES "^(saved|unique)_crashes *: *([0-9]+)")
+        set(crashes ${CMAKE_MATCH_2})
+      endif()
+    endforeach()
+  endif()
+  if(NOT rc EQUAL 0 OR execs EQUAL 0)
+    tail_of("${out}" out)
+    message(FATAL_ERROR "${out}\nsmoke: afl-fuzz did not fuzz ${EXE} (exit ${rc}, ${execs} "
+                        "executions; log ${WORK}/fuzz.log)")
+  endif()
+  if(crashes GREATER 0)
+    file(GLOB found "${WORK}/out/default/crashes/id:*")
+    list(GET found 0 first)
+    # the target run on it alone prints its fault schedule and `sockfault run -e …` line
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E env "LD_PRELOAD=${SHIM}" "${EXE}" "${first}"
+                    OUTPUT_VARIABLE again ERROR_VARIABLE again TIMEOUT 60)
+    tail_of("${again}" again)
+    message(FATAL_ERROR "${again}\nsmoke: afl-fuzz found ${crashes} crash(es) in ${EXE}, in "
+                        "${WORK}/out/default/crashes/; the first, run again, is above")
+  endif()
+  message(STATUS "smoke: ${SECONDS}s, ${execs} executions (afl-fuzz), no crash")
 elseif(MODE STREQUAL "smoke")
   file(REMOVE_RECURSE "${WORK}")
   file(MAKE_DIRECTORY "${WORK}/corpus" "${WORK}/crashes")
@@ -55,13 +119,20 @@ elseif(MODE STREQUAL "smoke")
   execute_process(COMMAND "${EXE}" ${opts} "${WORK}/corpus" ${CORPUS} RESULT_VARIABLE rc
                   OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT ${limit})
   file(WRITE "${WORK}/fuzz.log" "${out}")
-  string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" execs "${out}")
+  set(execs 0)
+  if(out MATCHES "stat::number_of_executed_units: *([0-9]+)")
+    set(execs ${CMAKE_MATCH_1})
+  endif()
   if(NOT rc EQUAL 0)
     tail_of("${out}" out)
     message(FATAL_ERROR "${out}\nsmoke: ${EXE} found a crash (exit ${rc}); the input is in "
                         "${WORK}/crashes/, its reproducer in the sockfault-fuzz lines above")
   endif()
-  message(STATUS "smoke: ${SECONDS}s, ${execs}, no crash")
+  if(execs EQUAL 0)
+    tail_of("${out}" out)
+    message(FATAL_ERROR "${out}\nsmoke: ${EXE} ran no input in ${SECONDS}s")
+  endif()
+  message(STATUS "smoke: ${SECONDS}s, ${execs} executions, no crash")
 else()
   message(FATAL_ERROR "SockFaultFuzzRun.cmake: MODE replay or smoke")
 endif()

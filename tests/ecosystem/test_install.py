@@ -65,7 +65,7 @@ class InstalledPrefix(unittest.TestCase):
 
 class Installed(InstalledPrefix):
     def test_layout(self):
-        for rel in ["bin/sockfault", f"{self.libdir}/libsockfault.so",
+        for rel in ["bin/sockfault", "bin/sockfault-fuzz", f"{self.libdir}/libsockfault.so",
                     "include/sockfault/sockfault.h", "include/sockfault/exit.h",
                     f"{self.libdir}/cmake/SockFault/SockFaultConfig.cmake",
                     f"{self.libdir}/cmake/SockFault/SockFaultConfigVersion.cmake",

@@ -22,6 +22,8 @@ static const char sf_merge_help[] =
     "The reports must come from the same program, arguments, check and options, and every\n"
     "shard must be there: a missing one exits 4, unless --allow-partial (the merged report\n"
     "then names the shards it holds, e.g. options.shard \"1-2,4/4\").\n"
+    "A --search finding two shards both found (the same minimal schedule and class) is\n"
+    "listed once, the other shard's id under its \"also\".\n"
     "  --require-points N   exit 9 when the exploration has fewer than N points (default 1)\n"
     "Exit status: 0 no findings, 1 findings, 2 usage, 4 a report is unreadable, malformed,\n"
     "does not belong with the others, or a shard is missing, 8 more than half the points\n"
@@ -59,6 +61,38 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
   if (a->total_points != b->total_points)
     return "a different number of points (did the baselines differ?)";
   return NULL;
+}
+
+/* Two shards' searches that found the same minimal schedule with the same class found one
+ * bug: keep the first (in id order) and list the other's id, run and own duplicates under
+ * it ("also"). Points are sorted. Returns how many were dropped, or -1 out of memory. */
+static long sf_merge_dedup(struct sf_report *out)
+{
+  long dropped = 0;
+  size_t keep = 0;
+  for (size_t k = 0; k < out->npoints; k++) {
+    struct sf_point *p = &out->points[k], *same = NULL;
+    for (size_t j = 0; p->search && p->done && j < keep && !same; j++) {
+      struct sf_point *q = &out->points[j];
+      if (q->search && q->done && q->cls == p->cls && sf_point_same_faults(q, p))
+        same = q;
+    }
+    if (!same) {
+      out->points[keep++] = *p;
+      continue;
+    }
+    struct sf_also *g = realloc(same->also, (same->nalso + 1 + p->nalso) * sizeof *g);
+    if (!g)
+      return -1;
+    same->also = g;
+    g[same->nalso++] = (struct sf_also){.index = p->index, .sub = p->sub, .run = p->run};
+    for (unsigned i = 0; i < p->nalso; i++)
+      g[same->nalso++] = p->also[i];
+    sf_point_free(p);
+    dropped++;
+  }
+  out->npoints = keep;
+  return dropped;
 }
 
 int sf_cmd_merge(int argc, char **argv)
@@ -170,8 +204,7 @@ int sf_cmd_merge(int argc, char **argv)
         goto out_shallow;
       }
       *p = in[i].points[k];
-      in[i].points[k].detail = in[i].points[k].stderr_tail = NULL; /* moved */
-      in[i].points[k].checks = NULL;
+      memset(&in[i].points[k], 0, sizeof in[i].points[k]); /* moved */
     }
   }
   sf_report_sort(&out);
@@ -182,6 +215,13 @@ int sf_cmd_merge(int argc, char **argv)
              out.points[k].sub);
       goto out_shallow;
     }
+  long dropped = sf_merge_dedup(&out);
+  if (dropped < 0) {
+    status = SOCKFAULT_EXIT_INTERNAL;
+    goto out_shallow;
+  }
+  out.searched.findings -= (unsigned)dropped < out.searched.findings ? (unsigned)dropped
+                                                                    : out.searched.findings;
   unsigned missing = 0;
   for (unsigned s = 1; s <= a->shard_n; s++)
     if (!shard_seen[s]) {
@@ -205,11 +245,8 @@ int sf_cmd_merge(int argc, char **argv)
     status = SOCKFAULT_EXIT_INTERNAL;
 out_shallow:
   /* out shares its header strings with in[0]: free only its points */
-  for (size_t k = 0; k < out.npoints; k++) {
-    free(out.points[k].detail);
-    free(out.points[k].stderr_tail);
-    free(out.points[k].checks);
-  }
+  for (size_t k = 0; k < out.npoints; k++)
+    sf_point_free(&out.points[k]);
   free(out.points);
   shard_seen = out.shards; /* freed once, below */
 out:

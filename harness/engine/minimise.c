@@ -8,13 +8,6 @@
 
 #include "search.h"
 
-void sf_point_clear(struct sf_point *p)
-{
-  free(p->detail);
-  free(p->stderr_tail);
-  p->detail = p->stderr_tail = NULL;
-}
-
 static void sf_drop(const struct sf_sched *s, unsigned k, struct sf_sched *out)
 {
   out->n = 0;
@@ -43,13 +36,13 @@ long sf_minimise(const struct sf_sched *s, struct sf_point *pt, sf_sched_runner 
       if (out[k].done && out[k].finding && out[k].cls == cls)
         keep = k;
     if (keep < n) {
-      sf_point_clear(pt);
+      sf_point_free(pt);
       *pt = out[keep];
-      out[keep].detail = out[keep].stderr_tail = NULL;
+      memset(&out[keep], 0, sizeof out[keep]); /* moved */
       *best = trial[keep];
     }
     for (unsigned k = 0; k < n; k++)
-      sf_point_clear(&out[k]);
+      sf_point_free(&out[k]);
     if (rc != 0)
       return -1;
     if (keep == n)

@@ -475,7 +475,7 @@ static int sf_finding(struct sf_search *s, const struct sf_sched *sc, unsigned r
   if (!np)
     return -1;
   *np = *p;
-  p->detail = p->stderr_tail = NULL;
+  memset(p, 0, sizeof *p); /* moved: detail, stderr_tail, checks */
   np->index = root;
   np->sub = sub + 1;
   np->nfaults = min.n;
@@ -557,7 +557,7 @@ int sf_search(struct sf_search_io *io, const struct sf_runres *singles, size_t n
         else
           bad = sf_consider(&s, &sc[i], c[i].root, &pts[i], &res[i]);
       }
-      sf_point_clear(&pts[i]);
+      sf_point_free(&pts[i]);
       sf_runres_free(&res[i]);
     }
     sf_search_status(&s);

@@ -35,8 +35,8 @@ struct sf_search_io {
  * memory. The statistics go to x->rep.searched. */
 int sf_search(struct sf_search_io *io, const struct sf_runres *singles, size_t nsingles);
 
-/* Runs n schedules and judges each into out[i] (zeroed first; the caller frees detail and
- * stderr_tail with sf_point_clear). 0, or -1 when stopped. */
+/* Runs n schedules and judges each into out[i] (zeroed first; the caller frees what each
+ * owns with sf_point_free). 0, or -1 when stopped. */
 typedef int (*sf_sched_runner)(void *ctx, const struct sf_sched *s, size_t n,
                                struct sf_point *out);
 
@@ -46,7 +46,5 @@ typedef int (*sf_sched_runner)(void *ctx, const struct sf_sched *s, size_t n,
  * made, or -1 when stopped. */
 long sf_minimise(const struct sf_sched *s, struct sf_point *pt, sf_sched_runner run, void *ctx,
                  struct sf_sched *best);
-
-void sf_point_clear(struct sf_point *p);
 
 #endif

@@ -1,4 +1,5 @@
-/* The report model (report.h): classes, points, ids, rules and reproducers. */
+/* The report model (report.h): classes, kinds, points and ids, shards, the matrix, the
+ * verdict. A point's rules and reproducer are written by reproducer.c. */
 #define _GNU_SOURCE
 #include "report.h"
 
@@ -117,7 +118,8 @@ void sf_fail_on_format(unsigned mask, char *buf, size_t len)
     }
 }
 
-static const char *const sf_kind_names[SF_NKINDS] = {"once", "burst", "sustained", "pair"};
+static const char *const sf_kind_names[SF_NKINDS] = {"once",  "burst",   "sustained",
+                                                     "pair", "schedule"};
 
 const char *sf_kind_name(enum sf_kind k)
 {
@@ -151,11 +153,97 @@ int sf_kinds_parse(const char *list, unsigned *mask, char *err, size_t errlen)
 
 enum sf_kind sf_point_kind(const struct sf_point *p)
 {
+  if (p->search)
+    return SF_KIND_SCHEDULE;
   if (p->nfaults > 1)
     return SF_KIND_PAIR;
   if (p->fault[0].window_ms > 0)
     return SF_KIND_SUSTAINED;
   return p->fault[0].until > p->fault[0].when ? SF_KIND_BURST : SF_KIND_ONCE;
+}
+
+bool sf_point_grown(const struct sf_point *p)
+{
+  return p->sub > 0;
+}
+
+unsigned sf_point_shard(const struct sf_report *r, unsigned index)
+{
+  return r->shard_n > 1 && index ? (index - 1) % r->shard_n + 1 : 1;
+}
+
+bool sf_point_grown_finding(const struct sf_point *p)
+{
+  return p->done && p->finding && sf_point_grown(p);
+}
+
+const struct sf_point *sf_next_grown_finding(const struct sf_report *r,
+                                             const struct sf_point *after, char *id, char *how)
+{
+  if (!r->points)
+    return NULL; /* no arithmetic on a null pointer, even + 0 */
+  for (const struct sf_point *p = after ? after + 1 : r->points; p < r->points + r->npoints;
+       p++)
+    if (sf_point_grown_finding(p)) {
+      sf_point_id(p, id, 32);
+      sf_point_provenance(r, p, how, SF_HOW_MAX);
+      return p;
+    }
+  return NULL;
+}
+
+size_t sf_report_grown_findings(const struct sf_report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->npoints; i++)
+    n += sf_point_grown_finding(&r->points[i]);
+  return n;
+}
+
+void sf_point_provenance(const struct sf_report *r, const struct sf_point *p, char *buf,
+                         size_t len)
+{
+  size_t n = 0;
+#define SF_PUT(...)                                                                     \
+  do {                                                                                  \
+    int w_ = n < len ? snprintf(buf + n, len - n, __VA_ARGS__) : 0;                     \
+    n += w_ > 0 ? (size_t)w_ : 0;                                                       \
+  } while (0)
+  if (len)
+    buf[0] = '\0';
+  SF_PUT("%u fault%s, %s", p->nfaults, p->nfaults == 1 ? "" : "s",
+         p->search ? "minimal schedule from --search" : "pair (--depth 2)");
+  if (p->run)
+    SF_PUT(" (run %u)", p->run);
+  if (r->shard_n > 1)
+    SF_PUT(", shard %u/%u", sf_point_shard(r, p->index), r->shard_n);
+  for (unsigned k = 0; k < p->nalso; k++)
+    SF_PUT("%s#%u.%u shard %u/%u", k ? ", " : "; also found as ", p->also[k].index,
+           p->also[k].sub, sf_point_shard(r, p->also[k].index), r->shard_n);
+#undef SF_PUT
+}
+
+static bool sf_same_fault(const struct sf_fault *a, const struct sf_fault *b)
+{
+  return a->call == b->call && a->err == b->err && a->when == b->when &&
+         a->until == b->until && a->window_ms == b->window_ms && a->force == b->force &&
+         strcmp(a->site, b->site) == 0;
+}
+
+bool sf_point_same_faults(const struct sf_point *a, const struct sf_point *b)
+{
+  if (a->nfaults != b->nfaults)
+    return false;
+  unsigned used = 0; /* b's faults matched so far, a bit each */
+  for (unsigned i = 0; i < a->nfaults && i < SF_MAX_FAULTS; i++) {
+    unsigned k = 0;
+    while (k < b->nfaults && ((used >> k & 1) || !sf_same_fault(&a->fault[i], &b->fault[k])))
+      k++;
+    if (k == b->nfaults)
+      return false;
+    used |= 1u << k;
+  }
+  return true;
 }
 
 unsigned sf_fault_burst(const struct sf_fault *f)
@@ -181,6 +269,18 @@ void sf_report_init(struct sf_report *r)
   r->baseline.exit_status = -1;
 }
 
+void sf_point_free(struct sf_point *p)
+{
+  free(p->detail);
+  free(p->stderr_tail);
+  free(p->checks);
+  free(p->also);
+  p->detail = p->stderr_tail = NULL;
+  p->checks = NULL;
+  p->also = NULL;
+  p->nalso = 0;
+}
+
 void sf_report_free(struct sf_report *r)
 {
   free(r->prog);
@@ -191,11 +291,8 @@ void sf_report_free(struct sf_report *r)
   free(r->peer);
   free(r->errnos);
   free(r->calls);
-  for (size_t i = 0; i < r->npoints; i++) {
-    free(r->points[i].detail);
-    free(r->points[i].stderr_tail);
-    free(r->points[i].checks);
-  }
+  for (size_t i = 0; i < r->npoints; i++)
+    sf_point_free(&r->points[i]);
   free(r->points);
   free(r->baseline.timeline);
   free(r->shards);
@@ -371,7 +468,7 @@ void sf_report_matrix(const struct sf_report *r, struct sf_matrix *m)
   m->ncols = m->nrows = 0;
   for (int c = 0; c < SF_NCALLS && c < 64; c++)
     for (size_t i = 0; i < r->npoints; i++)
-      if (r->points[i].nfaults == 1 && r->points[i].fault[0].call == c) {
+      if (!sf_point_grown(&r->points[i]) && r->points[i].fault[0].call == c) {
         m->cols[m->ncols++] = c;
         break;
       }
@@ -382,7 +479,7 @@ void sf_report_matrix(const struct sf_report *r, struct sf_matrix *m)
       for (int j = 0; j < m->nrows; j++)
         have |= m->rows[j] == err;
       for (size_t i = 0; i < r->npoints && !used; i++)
-        used = r->points[i].nfaults == 1 && r->points[i].fault[0].err == err;
+        used = !sf_point_grown(&r->points[i]) && r->points[i].fault[0].err == err;
       if (!have && used && m->nrows < SF_MATRIX_ROWS)
         m->rows[m->nrows++] = err;
     }
@@ -394,7 +491,7 @@ int sf_report_cell(const struct sf_report *r, int call, int err)
   int worst = -1;
   for (size_t i = 0; i < r->npoints; i++) {
     const struct sf_point *p = &r->points[i];
-    if (p->nfaults != 1 || p->fault[0].call != call || p->fault[0].err != err)
+    if (sf_point_grown(p) || p->fault[0].call != call || p->fault[0].err != err)
       continue;
     if (!p->done)
       worst = worst < 0 ? -2 : worst;
@@ -433,150 +530,12 @@ int sf_point_id_parse(const char *s, unsigned *index, unsigned *sub)
   return 0;
 }
 
-void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len)
-{
-  const char *call = (unsigned)f->call < SF_NCALLS ? sf_calls[f->call].name : "?";
-  const char *en = sf_errno_name(f->err);
-  char site[SF_SITE_MAX + 8] = "", when[64];
-  if (f->site[0])
-    snprintf(site, sizeof site, ":site=%s", f->site);
-  if (f->window_ms > 0)
-    snprintf(when, sizeof when, "%llu+:for=%lld%s", f->when,
-             f->window_ms % 1000 ? f->window_ms : f->window_ms / 1000,
-             f->window_ms % 1000 ? "ms" : "s");
-  else if (f->until > f->when)
-    snprintf(when, sizeof when, "%llu..%llu", f->when, f->until);
-  else
-    snprintf(when, sizeof when, "%llu", f->when);
-  snprintf(buf, len, "%s:error=%s%s:when=%s%s", call, en ? en : "?", site, when,
-           f->force ? ":force" : "");
-}
-
 bool sf_point_bug_only(const struct sf_point *p)
 {
-  for (unsigned i = 0; i < p->nfaults && i < 2; i++)
+  for (unsigned i = 0; i < p->nfaults && i < SF_MAX_FAULTS; i++)
     if (sf_errno_env(p->fault[i].call, p->fault[i].err) != 1)
       return true;
   return false;
-}
-
-void sf_point_rules(const struct sf_point *p, char *buf, size_t len)
-{
-  size_t n = 0;
-  if (len)
-    buf[0] = '\0';
-  for (unsigned i = 0; i < p->nfaults && i < SF_MAX_FAULTS && n < len; i++) {
-    if (i)
-      buf[n++] = ';';
-    sf_fault_rule(&p->fault[i], buf + n, len - n);
-    n += strlen(buf + n);
-  }
-  if (n < len)
-    buf[n] = '\0';
-}
-
-/* Append one word to buf, after a space unless it is the first. */
-static void sf_append_word(char *buf, size_t len, size_t *n, const char *piece)
-{
-  int w = snprintf(buf + *n, len - *n, "%s%s", *n ? " " : "", piece);
-  if (w > 0)
-    *n = *n + (size_t)w < len ? *n + (size_t)w : len - 1;
-}
-
-/* Append s to buf, single-quoted for the shell when it needs it. */
-static void sf_shq(char *buf, size_t len, size_t *n, const char *s)
-{
-  int plain = s[0] != '\0';
-  for (const char *p = s; *p; p++)
-    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./,:@%", *p))
-      plain = 0;
-  char piece[4096];
-  size_t k = 0;
-  if (plain) {
-    k = (size_t)snprintf(piece, sizeof piece, "%s", s);
-  } else {
-    piece[k++] = '\'';
-    for (const char *p = s; *p && k < sizeof piece - 6; p++) {
-      if (*p == '\'') {
-        memcpy(piece + k, "'\\''", 4);
-        k += 4;
-      } else {
-        piece[k++] = *p;
-      }
-    }
-    piece[k++] = '\'';
-    piece[k] = '\0';
-  }
-  sf_append_word(buf, len, n, piece);
-}
-
-/* Append s with {port} filled and each {tmp} as "${SF_TMP}", the fresh private directory the
- * reproducer makes first (as replay does), never a shared one such as /tmp. */
-static void sf_shq_subst(char *buf, size_t len, size_t *n, const char *s, int port)
-{
-  char *a = sf_subst(s, port, "\x01");
-  if (!a || !strchr(a, '\x01')) {
-    sf_shq(buf, len, n, a ? a : s);
-    free(a);
-    return;
-  }
-  char piece[4096];
-  size_t k = 0;
-  piece[k++] = '"';
-  for (const char *p = a; *p && k < sizeof piece - 12; p++) {
-    if (*p == '\x01') {
-      memcpy(piece + k, "${SF_TMP}", 9);
-      k += 9;
-      continue;
-    }
-    if (strchr("\"\\$`", *p))
-      piece[k++] = '\\';
-    piece[k++] = *p;
-  }
-  piece[k++] = '"';
-  piece[k] = '\0';
-  free(a);
-  sf_append_word(buf, len, n, piece);
-}
-
-void sf_point_reproducer(const struct sf_report *r, const struct sf_point *p, char *buf,
-                         size_t len)
-{
-  size_t n = 0;
-  buf[0] = '\0';
-  bool tmp = r->check && strstr(r->check, "{tmp}");
-  tmp |= r->peer && strstr(r->peer, "{tmp}");
-  for (size_t i = 0; i < r->nargs; i++)
-    tmp |= strstr(r->args[i], "{tmp}") != NULL;
-  if (tmp)
-    sf_append_word(buf, len, &n, "SF_TMP=$(mktemp -d) &&");
-  sf_shq(buf, len, &n, "sockfault");
-  sf_shq(buf, len, &n, "run");
-  for (unsigned i = 0; i < p->nfaults && i < SF_MAX_FAULTS; i++) {
-    char rule[256];
-    sf_fault_rule(&p->fault[i], rule, sizeof rule);
-    sf_shq(buf, len, &n, "-e");
-    sf_shq(buf, len, &n, rule);
-  }
-  sf_shq(buf, len, &n, "--");
-  sf_shq(buf, len, &n, r->prog ? r->prog : "?");
-  for (size_t i = 0; i < r->nargs; i++)
-    sf_shq_subst(buf, len, &n, r->args[i], p->port);
-  if (r->peer) {
-    char *c = sf_subst(r->peer, p->port, "${SF_TMP}");
-    int w = snprintf(buf + n, len - n, "   # first, from another shell%s: %s",
-                     tmp ? " with the same SF_TMP" : "", c ? c : r->peer);
-    if (w > 0)
-      n = n + (size_t)w < len ? n + (size_t)w : len - 1;
-    free(c);
-  }
-  if (r->check) {
-    char *c = sf_subst(r->check, p->port, "${SF_TMP}");
-    int w = snprintf(buf + n, len - n, "   # then, from another shell%s: %s",
-                     tmp ? " with the same SF_TMP" : "", c ? c : r->check);
-    (void)w;
-    free(c);
-  }
 }
 
 int sf_report_save(const struct sf_report *r, const char *path,

@@ -66,8 +66,11 @@ struct sf_fault {
   bool force;              /* the rule has :force (explore --errnos all) */
 };
 
-/* The kinds of points: one failure, failures in a row, a failure that lasts, two faults. */
-enum sf_kind { SF_KIND_ONCE, SF_KIND_BURST, SF_KIND_SUSTAINED, SF_KIND_PAIR, SF_NKINDS };
+/* The kinds of points: one failure, failures in a row, a failure that lasts, two faults
+ * (--depth 2), a --search finding's minimal schedule (1 to SF_MAX_FAULTS faults). */
+enum sf_kind {
+  SF_KIND_ONCE, SF_KIND_BURST, SF_KIND_SUSTAINED, SF_KIND_PAIR, SF_KIND_SCHEDULE, SF_NKINDS
+};
 #define SF_KIND_BIT(k) (1u << (k))
 #define SF_DEFAULT_KINDS (SF_KIND_BIT(SF_KIND_ONCE) | SF_KIND_BIT(SF_KIND_BURST) |          \
                           SF_KIND_BIT(SF_KIND_SUSTAINED))
@@ -85,6 +88,12 @@ struct sf_check {
 /* Faults in one schedule: --depth 2 pairs have 2, --search schedules up to --max-faults. */
 #define SF_MAX_FAULTS 4
 
+/* Where else a merged report's finding was found: another shard's id for the same minimal
+ * schedule and class (its shard is the one holding single point index), and its run there. */
+struct sf_also {
+  unsigned index, sub, run;
+};
+
 struct sf_point {
   unsigned index;          /* 1-based position among the single-fault points (the id) */
   unsigned sub;            /* 0 for a single fault; k for the k-th schedule grown from index */
@@ -92,6 +101,8 @@ struct sf_point {
   struct sf_fault fault[SF_MAX_FAULTS];
   bool search;             /* a --search finding: the minimal schedule of its faults */
   unsigned run;            /* the exploration's run that found it (singles first), 0 unknown */
+  struct sf_also *also;    /* merge: the same finding from other shards (malloc'd), or NULL */
+  unsigned nalso;
   int port;                /* the loopback port this run used, 0 if none */
   bool done;               /* the run happened (false: planned, not run) */
   /* the outcome */
@@ -186,6 +197,8 @@ void sf_shard_note(const struct sf_report *r, FILE *f);
 /* Parse that into shard_i (the first held), shard_n and shards; 0, or -1 (malformed). */
 int sf_report_shard_parse(struct sf_report *r, const char *s);
 void sf_report_free(struct sf_report *r);
+/* Free what a point owns (detail, stderr_tail, checks, also) and set those to NULL. */
+void sf_point_free(struct sf_point *p);
 /* A new zeroed point at the end (sockets -1, exit_status -1), or NULL when out of memory. */
 struct sf_point *sf_report_add(struct sf_report *r);
 /* Points in id order: index, then sub. */
@@ -219,6 +232,25 @@ void sf_baseline_describe(const struct sf_report *r, char *buf, size_t len);
 void sf_search_describe(const struct sf_report *r, char *buf, size_t len);
 void sf_point_id(const struct sf_point *p, char *buf, size_t len);
 enum sf_kind sf_point_kind(const struct sf_point *p);
+/* A point grown from a single one (id N.K: a --depth 2 pair, a --search schedule): the
+ * matrix, which shows single faults, leaves it out; the reports list it on its own. */
+bool sf_point_grown(const struct sf_point *p);
+/* The shard (1..shard_n) whose exploration ran single point index, hence its N.K too. */
+unsigned sf_point_shard(const struct sf_report *r, unsigned index);
+/* How a grown point came to be, for people: "2 faults, minimal schedule from --search (run
+ * 22), shard 1/2; also found as #6.2 shard 2/2" (the shard only when sharded). */
+#define SF_HOW_MAX 512
+void sf_point_provenance(const struct sf_report *r, const struct sf_point *p, char *buf,
+                         size_t len);
+/* The grown finding after point after (NULL: the first) in report order, its id into id (32
+ * bytes) and its provenance into how (SF_HOW_MAX bytes); NULL when there is none. */
+const struct sf_point *sf_next_grown_finding(const struct sf_report *r,
+                                             const struct sf_point *after, char *id, char *how);
+/* A grown point run and judged a finding; how many the report holds; and whether two
+ * points have the same faults (in any order). */
+bool sf_point_grown_finding(const struct sf_point *p);
+size_t sf_report_grown_findings(const struct sf_report *r);
+bool sf_point_same_faults(const struct sf_point *a, const struct sf_point *b);
 /* The failures in a row a burst fault injects (2 or 3), else 0. */
 unsigned sf_fault_burst(const struct sf_fault *f);
 /* The point fails a call with an errno only a bug causes (calls.def's BUG_ column, or not

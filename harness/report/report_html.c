@@ -9,146 +9,13 @@
 
 #include "json.h"
 #include "report.h"
+#include "report_html.h"
 #include "table.h"
 #include "text.h"
 
 #ifndef SOCKFAULT_VERSION
 #define SOCKFAULT_VERSION "unknown"
 #endif
-
-
-/* Colour plus the class's letter in every cell; the palette is Okabe-Ito based, so the
- * severe classes stay apart for colour-blind readers too. */
-static const char sf_html_css[] =
-    ":root{--line:#c8c8c8;--ink:#1b1b1b;--muted:#5a5a5a;--paper:#fff;--band:#f4f4f2}\n"
-    "*{box-sizing:border-box}\n"
-    "body{margin:0;font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',"
-    "sans-serif;color:var(--ink);background:var(--paper)}\n"
-    "header{padding:12px 20px;background:#22313f;color:#fff}\n"
-    "header h1{margin:0;font-size:18px;font-weight:600}\n"
-    "header p{margin:4px 0 0;font-size:13px;color:#dfe6ec;overflow-wrap:anywhere}\n"
-    "header code{color:#fff}\n"
-    "main{padding:8px 20px 24px}\n"
-    "h2{font-size:16px;margin:16px 0 6px}\n"
-    "code,pre{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;"
-    "font-size:12px}\n"
-    "pre{margin:2px 0;padding:6px 8px;background:var(--band);border:1px solid var(--line);"
-    "white-space:pre-wrap;overflow-wrap:anywhere;max-height:18em;overflow:auto}\n"
-    ".summary{display:flex;flex-wrap:wrap;gap:8px 28px;align-items:flex-start}\n"
-    ".verdict{font-size:20px;font-weight:700;padding:6px 14px;border-radius:4px}\n"
-    ".verdict.bad{background:#d55e00;color:#fff}.verdict.good{background:#dcefd6;color:#1d4d12}\n"
-    "dl.facts{display:grid;grid-template-columns:auto 1fr;gap:1px 10px;margin:0}\n"
-    "dl.facts dt{font-weight:600;color:var(--muted)}dl.facts dd{margin:0}\n"
-    "ul.counts,ul.legend{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;"
-    "gap:4px 6px}\n"
-    "ul.counts li,ul.legend li{display:flex;align-items:center;gap:5px;padding:1px 6px 1px 1px;"
-    "border:1px solid var(--line);border-radius:3px;background:#fff}\n"
-    ".mark{display:inline-block;min-width:20px;text-align:center;font:700 13px/20px "
-    "ui-monospace,'DejaVu Sans Mono',monospace;background:var(--bg,#fff);color:var(--fg,#000);"
-    "border-radius:2px}\n"
-    ".k-ok{--bg:#dcefd6;--fg:#1d4d12}.k-not-reached{--bg:#e4e4e4;--fg:#3d3d3d}\n"
-    ".k-error-exit{--bg:#cfe2f3;--fg:#0f3a63}.k-fd-leak{--bg:#f0e442;--fg:#3f3a00}\n"
-    ".k-silent{--bg:#56b4e9;--fg:#08263a}.k-stopped-serving{--bg:#e69f00;--fg:#2b1a00}\n"
-    ".k-no-recovery{--bg:#8c510a;--fg:#fff}.k-spin{--bg:#f781bf;--fg:#3a0a24}\n"
-    ".k-hang{--bg:#cc79a7;--fg:#2d0a1e}.k-crash{--bg:#d55e00;--fg:#fff}\n"
-    ".k-sanitizer{--bg:#0b3d91;--fg:#fff}.k-not-run{--bg:#fff;--fg:#777}\n"
-    ".k-mute-exit{--bg:#9ec5e8;--fg:#0f3a63}.k-late-exit{--bg:#f6f1b0;--fg:#3f3a00}\n"
-    ".k-request-stalled{--bg:#a6dcef;--fg:#08263a}.k-request-lost{--bg:#009e73;--fg:#fff}\n"
-    ".matrix{display:flex;flex-wrap:wrap;gap:16px 28px;align-items:flex-start}\n"
-    ".gridcol{flex:0 1 auto}\n"
-    "table.grid{border-collapse:collapse;font-size:12px}\n"
-    "table.grid caption{caption-side:bottom;text-align:left;color:var(--muted);padding-top:4px;"
-    "font-size:12px}\n"
-    "table.grid th{font-weight:600}\n"
-    "table.grid thead th{vertical-align:bottom;padding:2px 0 4px;height:7.5em}\n"
-    "table.grid thead th span{writing-mode:vertical-rl;transform:rotate(180deg);"
-    "white-space:nowrap;display:inline-block}\n"
-    "table.grid tbody th{text-align:right;padding:0 6px 0 0;font:600 12px ui-monospace,"
-    "'DejaVu Sans Mono',monospace}\n"
-    "table.grid td{width:24px;height:20px;padding:0;border:1px solid #fff;text-align:center;"
-    "background:var(--bg,#fafafa)}\n"
-    "table.grid td.none{background:#fafafa}table.grid thead td{background:none}\n"
-    "table.grid tbody tr:hover th{background:#fff3c4}\n"
-    "a.cell{display:block;width:100%;height:100%;line-height:20px;text-decoration:none;"
-    "color:var(--fg);font:700 13px ui-monospace,'DejaVu Sans Mono',monospace}\n"
-    "td.f{box-shadow:inset 0 0 0 2px #000}\n"
-    "a.cell:focus{outline:3px solid #000;outline-offset:-1px}\n"
-    "a.cell.sel{outline:3px solid #000;outline-offset:1px;position:relative;z-index:1}\n"
-    ".side{flex:1 1 440px;min-width:320px;max-width:820px;position:sticky;top:8px}\n"
-    "#sf-panel{border:1px solid var(--line);border-radius:4px;padding:8px 12px;"
-    "background:#fff}\n"
-    "#sf-panel:focus{outline:2px solid #22313f}\n"
-    "#sf-panel h3{margin:0 0 6px;font-size:15px}\n"
-    ".run{border-top:1px solid var(--line);padding:6px 0}\n"
-    ".run h4{margin:0 0 2px;font-size:13px;font-weight:600;display:flex;gap:8px;"
-    "align-items:center;flex-wrap:wrap}\n"
-    ".run p{margin:2px 0}.run .lbl{font-size:12px;color:var(--muted);margin-top:4px}\n"
-    ".legend-box{margin:0 0 10px}.legend-box h3{margin:0 0 4px;font-size:12px}\n"
-    ".legend-box p{margin:4px 0;color:var(--muted);font-size:12px}\n"
-    "table.list{border-collapse:collapse;width:100%;font-size:12px}\n"
-    "table.list th,table.list td{border-bottom:1px solid var(--line);padding:3px 6px;"
-    "text-align:left;vertical-align:top}\n"
-    "ol.timeline{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:3px}\n"
-    "ol.timeline li{font:12px/18px ui-monospace,'DejaVu Sans Mono',monospace;padding:0 5px 0 1px;"
-    "border:1px solid var(--line);border-radius:2px;background:#fff;display:flex;gap:4px;"
-    "align-items:center}\n"
-    "ol.timeline li .mark{min-width:16px;font-size:11px;line-height:16px}\n"
-    "ol.timeline li.nopt{padding-left:5px}\n"
-    "ol.timeline li.fail{border:1px dashed #d55e00}\n"
-    "ol.timeline li .p{color:var(--muted)}\n"
-    "details.cellruns{border:1px solid var(--line);border-radius:3px;margin:3px 0;"
-    "padding:2px 8px}\n"
-    "details.cellruns summary{cursor:pointer}\n"
-    ".note{color:var(--muted);font-size:12px}.nw{white-space:nowrap}\n"
-    "footer{padding:8px 20px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}"
-    "\n";
-
-/* Clicking a cell (or Enter on it: cells are links) shows its runs in the panel beside the
- * grid; the first finding (or the page's #cell-... anchor) is shown on load. */
-static const char sf_html_js[] =
-    "(function () {\n"
-    "  'use strict';\n"
-    "  var grid = document.getElementById('sf-grid');\n"
-    "  var panel = document.getElementById('sf-panel');\n"
-    "  if (!grid || !panel) return;\n"
-    "  var title = document.getElementById('sf-panel-title');\n"
-    "  var body = document.getElementById('sf-panel-body');\n"
-    "  var current = null;\n"
-    "  function show(id, focus) {\n"
-    "    var d = document.getElementById(id);\n"
-    "    if (!d || d.tagName !== 'DETAILS') return;\n"
-    "    var runs = d.querySelector('.runs'), sum = d.querySelector('summary .t');\n"
-    "    var copy = runs ? runs.cloneNode(true) : document.createElement('p');\n"
-    "    var ided = copy.querySelectorAll('[id]');\n"
-    "    for (var i = 0; i < ided.length; i++) ided[i].removeAttribute('id');\n"
-    "    body.textContent = '';\n"
-    "    body.appendChild(copy);\n"
-    "    title.textContent = sum ? sum.textContent : id;\n"
-    "    if (current) { current.classList.remove('sel'); current.removeAttribute('aria-current'); }\n"
-    "    current = grid.querySelector('a.cell[href=\"#' + id + '\"]');\n"
-    "    if (current) { current.classList.add('sel'); current.setAttribute('aria-current', 'true'); }\n"
-    "    panel.setAttribute('data-cell', id);\n"
-    "    if (focus) panel.focus();\n"
-    "  }\n"
-    "  grid.addEventListener('click', function (e) {\n"
-    "    var a = e.target.closest ? e.target.closest('a.cell') : null;\n"
-    "    if (!a) return;\n"
-    "    e.preventDefault();\n"
-    "    var id = a.getAttribute('href').slice(1);\n"
-    "    show(id, true);\n"
-    "    if (history.replaceState) history.replaceState(null, '', '#' + id);\n"
-    "  });\n"
-    "  document.addEventListener('click', function (e) {\n"
-    "    var a = e.target.closest ? e.target.closest('a[href^=\"#run-\"]') : null;\n"
-    "    var t = a ? document.getElementById(a.getAttribute('href').slice(1)) : null;\n"
-    "    var d = t ? t.closest('details') : null;\n"
-    "    if (d) d.open = true;\n"
-    "  });\n"
-    "  var start = location.hash.slice(1);\n"
-    "  if (!/^cell-/.test(start)) start = grid.getAttribute('data-first');\n"
-    "  if (start) show(start, false);\n"
-    "  grid.setAttribute('data-js', 'ready');\n"
-    "})();\n";
 
 /* s as HTML text or attribute value: markup characters escaped, invalid UTF-8 as U+FFFD,
  * control characters other than tab and newline as '?'. */
@@ -244,12 +111,48 @@ static void sf_html_findings(const struct sf_report *r, FILE *f, char *repro)
   fputs("</tbody></table>\n</section>\n", f);
 }
 
+/* The findings of several faults, which no cell of the matrix shows: each schedule's rules
+ * in order, how it was found, what happened and its reproducer. */
+static void sf_html_grown(const struct sf_report *r, FILE *f, char *repro)
+{
+  if (!sf_report_grown_findings(r))
+    return;
+  fputs("<section id=\"multi\" aria-labelledby=\"h-multi\">\n<h2 id=\"h-multi\">Multi-fault "
+        "findings</h2>\n<p class=\"note\">Not in the call \xc3\x97 errno matrix, which shows "
+        "single faults.", f);
+  fputs(r->search ? " Each schedule is minimal: without any one of its rules the finding goes."
+                  : " Each is a --depth 2 pair.", f);
+  fputs("</p>\n", f);
+  char id[32], rule[256], how[SF_HOW_MAX];
+  for (const struct sf_point *p = NULL; (p = sf_next_grown_finding(r, p, id, how));) {
+    fprintf(f, "<article class=\"run\" id=\"multi-%s\"><h4><a href=\"#run-%s\">#%s</a> ", id,
+            id, id);
+    sf_mark(f, (int)p->cls);
+    fprintf(f, " <span class=\"cls\">%s</span> \xe2\x80\x94 ", sf_class_name(p->cls));
+    sf_h(f, how);
+    fputs("</h4>\n<ol class=\"faults\">\n", f);
+    for (unsigned k = 0; k < p->nfaults && k < SF_MAX_FAULTS; k++) {
+      sf_fault_rule(&p->fault[k], rule, sizeof rule);
+      fputs("<li><code>", f);
+      sf_h(f, rule);
+      fputs("</code></li>\n", f);
+    }
+    fputs("</ol>\n<p>", f);
+    sf_h(f, p->detail);
+    fputs("</p>\n<p class=\"lbl\">reproducer</p><pre>", f);
+    sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
+    sf_h(f, repro);
+    fputs("</pre>\n</article>\n", f);
+  }
+  fputs("</section>\n", f);
+}
+
 static void sf_html_summary(const struct sf_report *r, FILE *f)
 {
   size_t count[SF_NCLASSES] = {0}, done = 0, singles = 0, pairs = 0;
   for (size_t i = 0; i < r->npoints; i++) {
     const struct sf_point *p = &r->points[i];
-    p->nfaults > 1 ? pairs++ : singles++;
+    sf_point_grown(p) ? pairs++ : singles++;
     if (p->done) {
       count[p->cls]++;
       done++;
@@ -286,6 +189,10 @@ static void sf_html_summary(const struct sf_report *r, FILE *f)
     fputs("</dd>\n<dt>search</dt><dd>", f);
     sf_h(f, line);
   }
+  size_t ng = sf_report_grown_findings(r);
+  if (ng)
+    fprintf(f, "</dd>\n<dt>multi-fault</dt><dd><a href=\"#multi\">%zu finding%s of several "
+            "faults</a> (not in the matrix)", ng, ng == 1 ? "" : "s");
   char fail_on[256];
   sf_fail_on_format(r->fail_on, fail_on, sizeof fail_on);
   fprintf(f, "</dd>\n<dt>findings are</dt><dd>%s</dd>\n", fail_on[0] ? fail_on : "none");
@@ -371,7 +278,7 @@ static void sf_html_grid(const struct sf_report *r, const struct sf_matrix *m, F
       }
       size_t runs = 0, findings = 0;
       for (size_t i = 0; i < r->npoints; i++)
-        if (r->points[i].nfaults == 1 && sf_in_cell(&r->points[i], call, m->rows[j])) {
+        if (!sf_point_grown(&r->points[i]) && sf_in_cell(&r->points[i], call, m->rows[j])) {
           runs += r->points[i].done;
           findings += r->points[i].done && r->points[i].finding;
         }
@@ -456,7 +363,7 @@ static void sf_html_runs(const struct sf_report *r, const struct sf_matrix *m, F
       size_t singles = 0, pairs = 0;
       for (size_t i = 0; i < r->npoints; i++)
         if (sf_in_cell(&r->points[i], call, err))
-          r->points[i].nfaults > 1 ? pairs++ : singles++;
+          sf_point_grown(&r->points[i]) ? pairs++ : singles++;
       fprintf(f, "<details class=\"cellruns\" id=\"cell-%s-%s\"><summary>", sf_call_name(call),
               sf_err_name(err));
       sf_mark(f, w);
@@ -484,7 +391,7 @@ static int sf_tl_worst(const struct sf_report *r, const struct sf_tcall *t)
   for (size_t i = 0; i < r->npoints; i++) {
     const struct sf_point *p = &r->points[i];
     const struct sf_fault *fl = &p->fault[0];
-    if (p->nfaults != 1 || !p->done || fl->call != t->call)
+    if (sf_point_grown(p) || !p->done || fl->call != t->call)
       continue;
     if (fl->site[0] ? strcmp(fl->site, t->site) == 0 : fl->when == t->n)
       worst = (int)p->cls > worst ? (int)p->cls : worst;
@@ -585,6 +492,7 @@ int sf_report_write_html(const struct sf_report *r, FILE *f)
           "explored.</p></section>\n", f);
   sf_html_timeline(r, f);
   sf_html_findings(r, f, repro);
+  sf_html_grown(r, f, repro);
   sf_html_runs(r, &m, f, repro);
   fputs("</main>\n<footer>Written by sockfault " SOCKFAULT_VERSION " (sockfault explore "
         "--html); the same report as JSON: --json, schema sockfault-explore/1.</footer>\n"

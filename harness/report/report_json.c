@@ -61,6 +61,18 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
     fputs(",\"search\":true", f);
   if (p->run)
     fprintf(f, ",\"run\":%u", p->run);
+  if (p->nalso) { /* additive to schema 1: merge found it in other shards too */
+    fputs(",\"also\":[", f);
+    for (unsigned i = 0; i < p->nalso; i++) {
+      const struct sf_also *a = &p->also[i];
+      fprintf(f, "%s{\"id\":\"%u.%u\",\"shard\":\"%u/%u\"", i ? "," : "", a->index, a->sub,
+              sf_point_shard(r, a->index), r->shard_n);
+      if (a->run)
+        fprintf(f, ",\"run\":%u", a->run);
+      fputc('}', f);
+    }
+    fputc(']', f);
+  }
   fputs(",\"class\":", f);
   sf_json_write_cstr(f, sf_class_name(p->cls));
   fprintf(f, ",\"finding\":%s,\"fired\":%s,", p->finding ? "true" : "false",
@@ -323,6 +335,38 @@ static int sf_check_ids(const struct sf_report *r, char *err, size_t errlen)
   return rc;
 }
 
+/* "also": [{"id": "N.K", "shard": "I/N", "run": R}, ...], what merge wrote. */
+static int sf_load_also(const struct sf_json *v, struct sf_point *p, size_t pi, const char *id,
+                        char *err, size_t errlen)
+{
+  const struct sf_json *also = sf_json_get(v, "also");
+  if (!also)
+    return 0;
+  if (also->type != SF_JARR || also->n > 100000) {
+    snprintf(err, errlen, "points[%zu] (id %s): \"also\" must be a list", pi, id);
+    return -1;
+  }
+  p->also = calloc(also->n ? also->n : 1, sizeof *p->also);
+  if (!p->also) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < also->n; i++) {
+    const struct sf_json *a = &also->items[i];
+    const char *aid = a->type == SF_JOBJ ? sf_json_str(a, "id", NULL) : NULL;
+    struct sf_also *o = &p->also[p->nalso];
+    if (!aid || sf_point_id_parse(aid, &o->index, &o->sub) != 0 || o->sub == 0) {
+      snprintf(err, errlen, "points[%zu] (id %s): also[%zu]: missing or bad \"id\" (N.K)", pi,
+               id, i);
+      return -1;
+    }
+    long long run = sf_json_int(a, "run", 0);
+    o->run = run > 0 && run < 4000000000LL ? (unsigned)run : 0;
+    p->nalso++;
+  }
+  return 0;
+}
+
 static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi, char *err,
                          size_t errlen)
 {
@@ -338,10 +382,14 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
     snprintf(err, errlen, "points[%zu] (id %s): missing or unknown \"class\"", pi, id);
     return -1;
   }
+  /* a --search finding (N.K) may need one fault only: one no single point tried */
+  bool search = sf_json_bool(v, "search", false);
   if (!faults || faults->type != SF_JARR || faults->n < 1 || faults->n > SF_MAX_FAULTS ||
-      (faults->n >= 2) != (sub > 0)) {
+      (sub > 0 && faults->n < (search ? 1u : 2u)) || (sub == 0 && faults->n != 1) ||
+      (search && sub == 0)) {
     snprintf(err, errlen, "points[%zu] (id %s): \"faults\" must list 1 fault (2 to %d for an "
-             "id N.K)", pi, id, SF_MAX_FAULTS);
+             "id N.K, 1 to %d for a --search finding N.K)", pi, id, SF_MAX_FAULTS,
+             SF_MAX_FAULTS);
     return -1;
   }
   struct sf_point *p = sf_report_add(r);
@@ -356,9 +404,11 @@ static int sf_load_point(const struct sf_json *v, struct sf_report *r, size_t pi
     if (sf_load_fault(&faults->items[i], &p->fault[i], pi, (int)i, err, errlen) != 0)
       return -1;
   p->done = true;
-  p->search = sf_json_bool(v, "search", false);
+  p->search = search;
   long long run = sf_json_int(v, "run", 0);
   p->run = run > 0 && run < 4000000000LL ? (unsigned)run : 0;
+  if (sf_load_also(v, p, pi, id, err, errlen) != 0)
+    return -1;
   p->cls = (enum sf_class)c;
   p->finding = sf_json_bool(v, "finding", false);
   p->fired = sf_json_bool(v, "fired", false);

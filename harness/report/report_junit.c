@@ -32,6 +32,21 @@ static void sf_xml(FILE *f, const char *s)
   }
 }
 
+/* A multi-fault finding's faults, one rule a line, in the failure's text. */
+static void sf_junit_schedule(const struct sf_report *r, const struct sf_point *p, FILE *f)
+{
+  char rule[256], how[SF_HOW_MAX];
+  sf_point_provenance(r, p, how, sizeof how);
+  fputc('\n', f);
+  sf_xml(f, how);
+  fputc(':', f);
+  for (unsigned k = 0; k < p->nfaults && k < SF_MAX_FAULTS; k++) {
+    sf_fault_rule(&p->fault[k], rule, sizeof rule);
+    fprintf(f, "\n  %u. ", k + 1);
+    sf_xml(f, rule);
+  }
+}
+
 int sf_report_write_junit(const struct sf_report *r, FILE *f)
 {
   size_t tests = 0, failures = 0, skipped = 0;
@@ -59,8 +74,10 @@ int sf_report_write_junit(const struct sf_report *r, FILE *f)
       continue;
     sf_point_id(p, id, sizeof id);
     sf_point_rules(p, rules, sizeof rules);
+    /* a --search schedule is grouped apart: its faults are on several calls */
     fputs("    <testcase classname=\"sockfault.", f);
-    sf_xml(f, sf_calls[p->fault[p->nfaults - 1].call].name);
+    sf_xml(f, p->search ? sf_kind_name(SF_KIND_SCHEDULE)
+                        : sf_calls[p->fault[p->nfaults - 1].call].name);
     fprintf(f, "\" name=\"#%s ", id);
     sf_xml(f, rules);
     fprintf(f, "\" time=\"%.3f\">\n", (double)p->duration_ms / 1000.0);
@@ -71,6 +88,8 @@ int sf_report_write_junit(const struct sf_report *r, FILE *f)
       sf_xml(f, p->detail);
       fputs("\">", f);
       sf_xml(f, p->detail);
+      if (sf_point_grown(p))
+        sf_junit_schedule(r, p, f);
       fputs("\nreproduce: ", f);
       sf_xml(f, repro);
       fputs("\nstderr (tail):\n", f);

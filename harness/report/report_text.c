@@ -1,5 +1,6 @@
 /* The human report: the call x errno matrix (worst outcome per cell), its legend, one line
- * per finding with its reproducer, and a summary. */
+ * per single-fault finding with its reproducer, the multi-fault findings apart (no cell
+ * shows them) with their schedules, and a summary. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ static void sf_text_header(const struct sf_report *r, FILE *out)
   fprintf(out, "baseline: %s\n", base);
   size_t singles = 0, pairs = 0;
   for (size_t i = 0; i < r->npoints; i++)
-    r->points[i].nfaults > 1 ? pairs++ : singles++;
+    sf_point_grown(&r->points[i]) ? pairs++ : singles++;
   fprintf(out, "points: %zu single-fault", singles);
   if (r->shard_n > 1)
     sf_shard_note(r, out);
@@ -64,6 +65,34 @@ static void sf_text_matrix(const struct sf_report *r, FILE *out)
     fprintf(out, "%s%c %s", c == 0 ? " " : c % 3 == 0 ? "\n        " : "   ",
             sf_class_mark((enum sf_class)c), sf_class_name((enum sf_class)c));
   fprintf(out, "\n        (blank: not explored; each cell is the worst over occurrences)\n");
+  size_t ng = sf_report_grown_findings(r);
+  if (ng)
+    fprintf(out, "        (single faults only: %zu multi-fault finding%s listed apart below)\n",
+            ng, ng == 1 ? "" : "s");
+}
+
+/* The findings of several faults, which no cell shows: each with its class, its schedule
+ * one rule a line, how it was found, and its reproducer. */
+static void sf_text_grown(const struct sf_report *r, FILE *out, char *repro)
+{
+  size_t ng = sf_report_grown_findings(r);
+  if (!ng)
+    return;
+  fprintf(out, "multi-fault findings (not in the matrix; each schedule is %s): %zu\n",
+          r->search ? "minimal: drop any rule and the finding goes" : "a --depth 2 pair", ng);
+  char id[32], rule[256], how[SF_HOW_MAX];
+  for (const struct sf_point *p = NULL; (p = sf_next_grown_finding(r, p, id, how));) {
+    fprintf(out, "  #%-6s %-15s %s", id, sf_class_name(p->cls), how);
+    if (sf_point_bug_only(p))
+      fputs("; on errnos only a bug causes", out);
+    fprintf(out, ": %s\n", p->detail ? p->detail : "");
+    for (unsigned k = 0; k < p->nfaults && k < SF_MAX_FAULTS; k++) {
+      sf_fault_rule(&p->fault[k], rule, sizeof rule);
+      fprintf(out, "           %u. %s\n", k + 1, rule);
+    }
+    sf_point_reproducer(r, p, repro, SF_REPRO_MAX);
+    fprintf(out, "           %s\n", repro);
+  }
 }
 
 int sf_report_write_text(const struct sf_report *r, FILE *out)
@@ -81,14 +110,15 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
    * a bug causes (explore --errnos all): a crash there is real, a missed retry is not */
   size_t nbug = 0;
   for (size_t i = 0; i < r->npoints; i++)
-    nbug += r->points[i].done && r->points[i].finding && sf_point_bug_only(&r->points[i]);
+    nbug += r->points[i].done && r->points[i].finding && !sf_point_grown(&r->points[i]) &&
+            sf_point_bug_only(&r->points[i]);
   for (int bug = 0; bug < 2; bug++) {
     if (bug && nbug)
       fprintf(out, "findings on errnos only a bug causes (a correct call never meets them): %zu\n",
               nbug);
     for (size_t i = 0; i < r->npoints; i++) {
       const struct sf_point *p = &r->points[i];
-      if (!p->done || !p->finding || sf_point_bug_only(p) != (bug == 1))
+      if (!p->done || !p->finding || sf_point_grown(p) || sf_point_bug_only(p) != (bug == 1))
         continue;
       char id[32], rules[SF_POINT_RULES_MAX];
       sf_point_id(p, id, sizeof id);
@@ -98,6 +128,7 @@ int sf_report_write_text(const struct sf_report *r, FILE *out)
               p->detail ? p->detail : "", repro);
     }
   }
+  sf_text_grown(r, out, repro);
   free(repro);
   size_t nmis = 0;
   for (size_t i = 0; i < r->npoints; i++) {

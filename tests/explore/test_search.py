@@ -16,6 +16,7 @@
 Small selections (--calls, --errnos core, --max-per-call) keep each explore to seconds.
 Environment: SF_CLI (the sockfault command), SF_TARGETS (the built tests/targets).
 """
+import html
 import json
 import os
 import re
@@ -89,6 +90,26 @@ class Case(unittest.TestCase):
             self.assertIn(run(less), (0, 1), f"still crashes without {rules[k]}: not minimal")
 
 
+    def check_text(self, out, f, n=1):
+        """The text report lists the multi-fault finding apart from the matrix's single ones:
+        its class, its rules one a line, its reproducer; the single findings' list has not it."""
+        self.assertIn(f"single faults only: {n} multi-fault finding", out)
+        head = re.search(r"^multi-fault findings \(not in the matrix; each schedule is minimal[^\n]*"
+                         r"\): (\d+)$", out, re.M)
+        self.assertTrue(head, out)
+        self.assertEqual(int(head.group(1)), n)
+        before, after = out[:head.start()], out[head.end():]
+        self.assertNotIn(f["reproducer"], before)   # not also among the single findings
+        block = re.search(r"^  #" + re.escape(f["id"]) + r" +" + f["class"] + r" +" +
+                          rf"{len(f['faults'])} faults, minimal schedule from --search "
+                          rf"\(run {f['run']}\)[^\n]*\n((?:           \d\. [^\n]*\n)+)"
+                          r"           ([^\n]*)$", after, re.M)
+        self.assertTrue(block, out)
+        self.assertEqual(block.group(1).split(), [x for k, r in enumerate(f["rules"].split(";"))
+                                                  for x in (f"{k + 1}.", r)])
+        self.assertEqual(block.group(2), f["reproducer"])
+
+
 class Search(Case):
     def test_two_faults(self):
         p, rep, path = self.explore("conn_retry_bug", TWO, "--search", "60", "--progress",
@@ -115,8 +136,8 @@ class Search(Case):
         self.assertLessEqual(int(lines[-1][0]), st["runs"])
         self.assertLessEqual(int(lines[-1][4]), 1)
         self.assertNotIn("\r", p.stderr)
-        self.assertIn(f["rules"], p.stdout)        # the text report lists it
-        self.assertIn(f["reproducer"], p.stdout)
+        self.assertEqual(f["kind"], "schedule")
+        self.check_text(p.stdout, f)
         # replayed from the report: the same class again
         r = self.cli("replay", path, "--point", f["id"], "--timeout", "5")
         self.assertEqual(r.returncode, 1, r.stderr)
@@ -166,6 +187,105 @@ class Search(Case):
             rules.append([(q["id"], q["rules"], q["run"]) for q in self.findings(rep)])
         self.assertEqual(stats[0], stats[1])
         self.assertEqual(rules[0], rules[1])
+
+
+class Reports(Case):
+    """Multi-fault findings in every format, and merge keeping one of a bug two shards found."""
+
+    def test_every_format(self):
+        xml, page = os.path.join(self.tmp, "r.xml"), os.path.join(self.tmp, "r.html")
+        p, rep, _ = self.explore("conn_retry_bug", TWO, "--search", "60", "--junit", xml,
+                                 "--html", page, status=1)
+        [f] = self.findings(rep)
+        rules = f["rules"].split(";")
+        # JSON: an honest kind, the faults listed; the single points stay "once"
+        self.assertEqual((f["kind"], f["search"], len(f["faults"])), ("schedule", True, 2))
+        self.assertEqual({q["kind"] for q in rep["points"] if "." not in q["id"]}, {"once"})
+        self.check_text(p.stdout, f)
+        # JUnit: grouped apart, the schedule one rule a line in the failure
+        [tc] = [tc for tc in ET.parse(xml).getroot().iter("testcase")
+                if tc.find("failure") is not None]
+        self.assertEqual(tc.get("classname"), "sockfault.schedule")
+        text = tc.find("failure").text
+        self.assertIn(f"2 faults, minimal schedule from --search (run {f['run']}):\n" +
+                      "".join(f"  {k + 1}. {r}\n" for k, r in enumerate(rules)), text)
+        self.assertIn("reproduce: " + f["reproducer"] + "\n", text)
+        # HTML: a section of its own, linked from the summary
+        with open(page, encoding="utf-8") as fh:
+            doc = fh.read()
+        self.assertIn('<a href="#multi">1 finding of several faults</a>', doc)
+        sec = re.search(r'<section id="multi".*?</section>', doc, re.S)
+        self.assertTrue(sec, "no multi-fault section")
+        art = re.search(r'<article class="run" id="multi-' + re.escape(f["id"]) +
+                        r'">(.*?)</article>', sec.group(0), re.S)
+        self.assertTrue(art, sec.group(0))
+        self.assertIn("2 faults, minimal schedule from --search", art.group(1))
+        self.assertEqual([html.unescape(c) for c in
+                          re.findall(r"<li><code>(.*?)</code></li>", art.group(1))], rules)
+        self.assertIn("<pre>" + html.escape(f["reproducer"], quote=False) + "</pre>",
+                      art.group(1))
+
+    def shards(self, sel):
+        reps = []
+        for s in (1, 2):
+            _, rep, _ = self.explore("conn_retry_bug", sel, "--search", "60", "--shard",
+                                     f"{s}/2", name=f"s{s}.json", status=1)
+            reps.append(rep)
+        return reps
+
+    def save(self, rep, name):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(rep, fh)
+        return path
+
+    def merge(self, *paths, status=1):
+        out = os.path.join(self.tmp, "m.json")
+        m = self.cli("merge", "--json", out, *paths)
+        self.assertEqual(m.returncode, status, m.stderr)
+        if status in (0, 1):
+            with open(out, encoding="utf-8") as fh:
+                return m, json.load(fh)
+        return m, None
+
+    def test_merge_same_bug_once(self):
+        one, two = self.shards(["--kinds", "once", "--calls", "connect,socket", "--errnos",
+                                "EACCES", "--max-per-call", "4"])
+        [f1], [f2] = self.findings(one), self.findings(two)
+        self.assertNotEqual(f1["faults"], f2["faults"])
+        # shard 2's search finding shard 1's schedule too, from a point of its own
+        dup = dict(f1, index=f2["index"], sub=f2["sub"] + 1, id=f"{f2['index']}.{f2['sub'] + 1}",
+                   run=99, faults=f1["faults"][::-1])
+        two["points"].append(dup)
+        two["search"]["findings"] += 1
+        m, merged = self.merge(self.save(one, "a.json"), self.save(two, "b.json"))
+        found = self.findings(merged)
+        self.assertEqual(sorted(q["id"] for q in found), sorted([f1["id"], f2["id"]]))
+        kept = next(q for q in found if q["id"] == f1["id"])
+        self.assertEqual(kept["also"], [{"id": dup["id"], "shard": "2/2", "run": 99}])
+        self.assertNotIn("also", next(q for q in found if q["id"] == f2["id"]))
+        self.assertEqual(merged["search"]["findings"], 2)
+        self.assertEqual(merged["summary"]["findings"], 2)
+        self.assertEqual(m.stdout.count(f1["reproducer"]), 1)
+        self.assertIn(f"shard 1/2; also found as #{dup['id']} shard 2/2", m.stdout)
+        # the merged report reads back with its provenance
+        _, again = self.merge(self.save(merged, "m1.json"))
+        self.assertEqual(self.findings(again), found)
+
+    def test_older_and_one_fault_reports(self):
+        _, rep, _ = self.explore("conn_retry_bug", TWO, "--search", "60", status=1)
+        [f] = self.findings(rep)
+        f["kind"] = "pair"  # as written before "schedule": read by its faults, not its kind
+        _, merged = self.merge(self.save(rep, "old.json"))
+        self.assertEqual([q["kind"] for q in self.findings(merged)], ["schedule"])
+        # a search finding may need one fault only (one no single point tried)
+        f["faults"], f["rules"] = f["faults"][1:], f["rules"].split(";")[1]
+        _, merged = self.merge(self.save(rep, "one.json"))
+        [g] = self.findings(merged)
+        self.assertEqual((g["id"], g["kind"], len(g["faults"])), (f["id"], "schedule", 1))
+        del f["search"]  # a pair of one fault is malformed
+        m, _ = self.merge(self.save(rep, "bad.json"), status=4)
+        self.assertIn(f"(id {f['id']}): \"faults\" must list", m.stderr)
 
 
 class Usage(Case):

@@ -205,6 +205,22 @@ class Installed(InstalledPrefix):
         p = run(exe, one, check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("libsockfault.so is not preloaded", p.stderr)
+        # the installed campaign runner will not "fuzz" a replay-only build, and names a bad
+        # argument (tests/fuzz/test_fuzz_example.py runs its campaigns)
+        fuzz = self.path("bin/sockfault-fuzz")
+        camp = os.path.join(self.tmp, "lineclient-campaign")
+        p = run(fuzz, exe, "--time", "1", "--out", camp, check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("built without a fuzzing engine", p.stderr)
+        self.assertFalse(os.path.exists(camp))
+        for args, bad in ((["--time", "1m"], "--time 1m"), (["--jobs", "0"], "--jobs 0"),
+                          (["--seed-dir", "/nonexistent"], "/nonexistent"),
+                          (["--engine", "honggfuzz"], "honggfuzz"), (["--bogus"], "--bogus")):
+            p = run(fuzz, *args, exe, check=False)
+            self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
+            self.assertIn(bad, p.stderr)
+        p = run(fuzz, "--help")
+        self.assertIn("--seed-dir", p.stdout)
 
     def test_example_echo_with_a_bug_fails(self):
         out = self.build(os.path.join(SOURCE, "examples", "echo"), "echo-bug", "-DECHO_BUG=ON")

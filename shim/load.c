@@ -10,6 +10,26 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+int sf_fifo_check(const char *path, unsigned mode, const char *label, int pipe_ok,
+                  const char *instead, char *err, size_t errlen)
+{
+  if (!S_ISFIFO(mode))
+    return 0;
+  const int open_pipe = strncmp(path, "/dev/fd/", 8) == 0 ||
+                        strncmp(path, "/proc/self/fd/", 14) == 0 ||
+                        strcmp(path, "/dev/stdin") == 0 || strcmp(path, "/dev/stdout") == 0;
+  if (pipe_ok && open_pipe)
+    return 0;
+  if (open_pipe)
+    snprintf(err, errlen, "%s%sa pipe (refused: only the first process could read it; "
+             "sockfault run -f reads it once and passes the rules on)", label ? label : "",
+             label ? ": " : "");
+  else
+    snprintf(err, errlen, "%s%sa FIFO (refused: it would be waited on; %s)",
+             label ? label : "", label ? ": " : "", instead);
+  return -1;
+}
+
 /* The whole file into buf; its length, or -1 with err set. */
 static long sf_read_whole(const char *path, const char *label, int pipe_ok, char *buf,
                           size_t cap, char *err, size_t errlen)
@@ -21,17 +41,11 @@ static long sf_read_whole(const char *path, const char *label, int pipe_ok, char
     return -1;
   }
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
-    const int open_pipe = strncmp(path, "/dev/fd/", 8) == 0 ||
-                          strncmp(path, "/proc/self/fd/", 14) == 0 || strcmp(path, "/dev/stdin") == 0;
-    if (!pipe_ok || !open_pipe) {
-      snprintf(err, errlen, "%s: a %s (refused: %s)", label, open_pipe ? "pipe" : "FIFO",
-               open_pipe ? "only the first process could read it; sockfault run -f reads it "
-                           "once and passes the rules on"
-                         : "it would be waited on; give a file, or -f <(...)");
-      syscall(SYS_close, fd);
-      return -1;
-    }
+  if (fstat(fd, &st) == 0 &&
+      sf_fifo_check(path, st.st_mode, label, pipe_ok, "give a file, or -f <(...)", err,
+                    errlen) != 0) {
+    syscall(SYS_close, fd);
+    return -1;
   }
   fcntl(fd, F_SETFL, 0); /* a pipe read to its end blocks for its writer */
   size_t used = 0;

@@ -23,6 +23,14 @@ int sf_rules_load(const char *text, const char *text_origin, const char *path,
                   const char *label, int pipe_ok, char *buf, size_t cap, size_t *len,
                   struct sf_ruleset *rs, char *err, size_t errlen);
 
+/* A FIFO is refused wherever a file is expected (rule files, reports read or written), never
+ * waited on; one wording everywhere. mode is the path's st_mode; an open pipe (/dev/fd/N,
+ * /proc/self/fd/N, /dev/stdin, /dev/stdout: -f <(...), --json >(...)) passes when pipe_ok.
+ * 0 when the path may be used, else -1 with "LABEL: a FIFO (refused: ...; INSTEAD)" (no
+ * "LABEL: " when label is NULL). */
+int sf_fifo_check(const char *path, unsigned mode, const char *label, int pipe_ok,
+                  const char *instead, char *err, size_t errlen);
+
 /* The log level by name: 1 for "all", 0 for "faults", -1 for anything else (say then
  * "NAME='x': " SF_LOG_LEVEL_EXPECTED). */
 int sf_log_level_parse(const char *name);

@@ -408,6 +408,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     return SOCKFAULT_EXIT_USAGE;
   }
   r->term_grace_ms = grace_ms >= 0 ? grace_ms : r->timeout_ms < 2000 ? r->timeout_ms : 2000;
+  r->force = x->force; /* recorded, so that merge refuses mixing forced and unforced shards */
   if (r->check && o->jobs > 1 && !sf_args_have_port(argv + optind + 1, argc - optind - 1)) {
     /* every run would listen on the same port: one binds, the others fail or are judged
      * against the wrong server, and the points come out not-reached */

@@ -48,6 +48,8 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
     return "a different --check";
   if (!sf_same_str(a->peer, b->peer))
     return "a different --server";
+  if (a->force != b->force)
+    return "one was explored with --force (or --errnos all), the other without";
   if (!sf_same_str(a->calls, b->calls) || !sf_same_str(a->errnos, b->errnos) ||
       a->max_per_call != b->max_per_call || a->by_site != b->by_site || a->depth != b->depth ||
       a->budget != b->budget || a->timeout_ms != b->timeout_ms ||

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "load.h"
 #include "sockfault/exit.h"
 
 void sf_opt_err(const char *verb, const char *fmt, ...)
@@ -63,6 +64,13 @@ int sf_check_output(const char *verb, const char *opt, const char *path)
     return -1;
   }
   if (stat(path, &st) == 0) {
+    char label[PATH_MAX + 40], why[PATH_MAX + 200];
+    snprintf(label, sizeof label, "%s '%s'", opt, path);
+    if (sf_fifo_check(path, st.st_mode, label, 1, "give a file, or - for stdout", why,
+                      sizeof why) != 0) {
+      sf_opt_err(verb, "%s", why);
+      return -1;
+    }
     if (access(path, W_OK) != 0) {
       sf_opt_err(verb, "%s '%s': %s", opt, path, strerror(errno));
       return -1;

@@ -173,6 +173,7 @@ struct sf_report {
   long long term_grace_ms; /* --term-grace */
   unsigned checks;         /* --checks: the baseline's checks of a server */
   bool by_site;
+  bool force;              /* --force, or --errnos all: every rule :force */
   char *errnos;            /* --errnos as given, or NULL (documented) */
   char *calls;             /* --calls as given, or NULL (all seen) */
   unsigned fail_on;

@@ -196,7 +196,7 @@ static void sf_html_summary(const struct sf_report *r, FILE *f)
   char fail_on[256];
   sf_fail_on_format(r->fail_on, fail_on, sizeof fail_on);
   fprintf(f, "</dd>\n<dt>findings are</dt><dd>%s</dd>\n", fail_on[0] ? fail_on : "none");
-  if (r->calls || r->errnos || r->by_site) {
+  if (r->calls || r->errnos || r->by_site || r->force) {
     fputs("<dt>options</dt><dd><code>", f);
     if (r->calls) {
       fputs("--calls ", f);
@@ -208,6 +208,8 @@ static void sf_html_summary(const struct sf_report *r, FILE *f)
     }
     if (r->by_site)
       fputs(r->calls || r->errnos ? " --by-site" : "--by-site", f);
+    if (r->force) /* implied by --errnos all */
+      fputs(r->calls || r->errnos || r->by_site ? " --force" : "--force", f);
     fputs("</code></dd>\n", f);
   }
   fputs("</dl>\n<ul class=\"counts\" aria-label=\"runs per outcome class\">\n", f);

@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "json.h"
+#include "load.h"
 #include "report.h"
 #include "rules.h"
 #include "table.h"
@@ -147,10 +149,11 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   sf_json_write_cstr(f, r->calls);
   fputs(",\"errnos\":", f);
   sf_json_write_cstr(f, r->errnos);
-  fprintf(f, ",\"max_per_call\":%u,\"by_site\":%s,\"depth\":%u,\"budget\":%u,"
+  fprintf(f, ",\"max_per_call\":%u,\"by_site\":%s,\"force\":%s,\"depth\":%u,\"budget\":%u,"
              "\"timeout_ms\":%lld,\"window_ms\":%lld,\"term_grace_ms\":%lld,\"checks\":%u,"
              "\"shard\":\"",
-          r->max_per_call, r->by_site ? "true" : "false", r->depth, r->budget, r->timeout_ms,
+          r->max_per_call, r->by_site ? "true" : "false", r->force ? "true" : "false", r->depth,
+          r->budget, r->timeout_ms,
           r->window_ms, r->term_grace_ms, r->checks);
   sf_report_shard_print(r, f);
   fprintf(f, "\",\"expect_status\":%d,", r->expect_status);
@@ -551,6 +554,7 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   }
   r->max_per_call = (unsigned)mpc;
   r->by_site = sf_json_bool(opt, "by_site", false);
+  r->force = sf_json_bool(opt, "force", false);
   r->depth = (unsigned)depth;
   r->budget = (unsigned)budget;
   r->expect_status = (int)status;
@@ -610,6 +614,10 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
 int sf_report_load(const char *path, struct sf_report *r, char *err, size_t errlen)
 {
   sf_report_init(r);
+  struct stat st;
+  if (stat(path, &st) == 0 &&
+      sf_fifo_check(path, st.st_mode, NULL, 1, "give a file, or <(...)", err, errlen) != 0)
+    return -1;
   FILE *f = fopen(path, "r");
   if (!f) {
     snprintf(err, errlen, "%s", strerror(errno));

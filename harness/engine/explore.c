@@ -171,6 +171,10 @@ static int sf_baseline(struct sf_explore *x, struct sf_session *s, struct sf_run
       return -1;
     }
   }
+  if (r->check && res[0].ready_unlogged)
+    sf_err("explore", "note: its log never showed a listen (it closed the shim's log where "
+           "the shim could not reopen it, or it listens in a process without the shim); it "
+           "was seen listening in /proc, and the calls it made unlogged are not explored");
   struct sf_baseline *b = &r->baseline;
   b->exit_status = WIFEXITED(res[0].wstatus) ? WEXITSTATUS(res[0].wstatus) : -1;
   b->signal = WIFSIGNALED(res[0].wstatus) ? WTERMSIG(res[0].wstatus) : 0;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,9 +18,11 @@
 #include "clock.h"
 #include "fs.h"
 #include "launch.h"
+#include "listening.h"
 #include "proc.h"
 #include "reap.h"
 #include "report.h"
+#include "slot.h"
 #include "text.h"
 
 #define SF_MAX_JOBS 256
@@ -33,6 +34,7 @@
 #define SF_PEER_VERDICT_MS 500 /* and exit within this of PROG's end: its verdict */
 #define SF_NPROC_CAP 4096     /* RLIMIT_NPROC for the programs (binds only non-root users) */
 #define SF_PIDS_MAX 512       /* pids.max of a run's cgroup: tasks (processes and threads) */
+#define SF_PROC_READY_MS 25   /* a server not seen listening in its log: /proc looked at */
 
 enum sf_state {
   SF_S_RUN,        /* not a server: waiting for it to end */
@@ -45,16 +47,6 @@ enum sf_state {
   SF_S_PEER,       /* PROG ended: waiting for the --server peer's verdict */
   SF_S_KILLING,    /* timed out: SIGTERM to the group sent, SIGKILL next */
   SF_S_KILLED,     /* SIGKILL sent: waiting to reap */
-};
-
-/* What a slot of the pool keeps from one run to the next: its temp dir, emptied after each
- * run, and its cgroup, both given up (and made anew) when a run leaves anything behind.
- * A mkdir+rmdir per run costs ~0.25 ms on a disk with online discard: 8 % of a short run. */
-struct sf_slot {
-  char dir[PATH_MAX];     /* "" when the slot has none */
-  dev_t dev;
-  ino_t ino;
-  struct sf_cgslot cg;
 };
 
 struct sf_active {
@@ -72,7 +64,7 @@ struct sf_active {
   long long t0, deadline, state_t, cpu_mark;
   bool main_done, check_done, peer_done;
   int wstatus, check_wstatus, peer_wstatus;
-  long long check_t0, term_t;
+  long long check_t0, term_t, proc_t; /* proc_t: when /proc is next asked if it listens */
   struct rusage ru;
   bool check_after_fault; /* the running check started after every rule had fired */
   bool check_after_lift;  /* ... after a sustained fault was lifted */
@@ -140,16 +132,6 @@ static const char *sf_log_level(const struct sf_runspec *s)
   return s->keep_calls || s->check ? "all" : "faults";
 }
 
-/* The slot after a run: its dir emptied for the next one, or removed when the run left
- * something alive (that may still write there) or the dir is no longer as we made it. */
-static void sf_slot_after(struct sf_slot *sl, bool clean)
-{
-  if (sl->dir[0] && (!clean || sf_dir_empty(sl->dir, sl->dev, sl->ino) != 0)) {
-    sf_rmtree(sl->dir);
-    sl->dir[0] = '\0';
-  }
-}
-
 /* The --server peer: started outside the shim, in its own group, and waited for until its
  * port is bound (it must be there before PROG connects). */
 static int sf_start_peer(struct sf_active *a, char *err, size_t len)
@@ -191,18 +173,8 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   char err[512];
   a->pid = a->check_pid = a->peer_pid = -1;
   a->out_fd = a->err_fd = -1;
-  if (!sl->dir[0]) {
-    struct stat st;
-    snprintf(sl->dir, sizeof sl->dir, "%s/run-%u", pool->tmpbase, pool->seq++);
-    if (mkdir(sl->dir, 0700) != 0 || stat(sl->dir, &st) != 0) {
-      snprintf(r->spawn_err, sizeof r->spawn_err, "mkdir %.300s: %s", sl->dir,
-               strerror(errno));
-      sl->dir[0] = '\0';
-      return -1;
-    }
-    sl->dev = st.st_dev;
-    sl->ino = st.st_ino;
-  }
+  if (sf_slot_dir(sl, pool->tmpbase, pool->seq++, r->spawn_err, sizeof r->spawn_err) != 0)
+    return -1;
   snprintf(a->dir, sizeof a->dir, "%s", sl->dir);
   snprintf(a->log, sizeof a->log, "%s/log", a->dir);
   if (sf_needs_port(s)) {
@@ -353,6 +325,7 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
   sf_logscan_poll(&a->scan, a->log);
   r->exited = true;
   r->wstatus = a->wstatus;
+  r->ready_unlogged = r->ready && !a->scan.ready;
   r->ready = r->ready || a->scan.ready;
   r->fired = a->scan.fired;
   r->fired_ready = a->scan.fired_ready;
@@ -533,8 +506,9 @@ static int sf_step(struct sf_active *a, long long now, struct sf_active *act, un
     if (now >= a->deadline)
       sf_timeout(a, now);
     break;
-  case SF_S_WAIT_READY:
-    if (a->scan.ready) {
+  case SF_S_WAIT_READY: /* the log says so, else /proc: the log may have gone silent */
+    if (a->scan.ready || (now >= a->proc_t && (a->proc_t = now + SF_PROC_READY_MS) &&
+                          sf_tree_listening(a->pid, a->slot->cg.dir))) {
       r->ready = true;
       sf_start_check(a, now);
     } else if (now >= a->deadline) {

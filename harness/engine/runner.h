@@ -55,6 +55,7 @@ struct sf_runres {
   bool spinning;           /* CPU time close to wall time when judged stuck */
   int cpu_percent;         /* % of the time it ran or waited to run, for the report */
   bool ready;              /* a listen succeeded */
+  bool ready_unlogged;     /* ... seen in /proc only: the log never showed it */
   int checks;              /* checks run to their end */
   int checks_started;      /* checks started (the last may have been cut short) */
   int check_status[SF_MAX_CHECKS]; /* shell status of each: 0 passed */

@@ -213,7 +213,8 @@ class Installed(InstalledPrefix):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("built without a fuzzing engine", p.stderr)
         self.assertFalse(os.path.exists(camp))
-        for args, bad in ((["--time", "1m"], "--time 1m"), (["--jobs", "0"], "--jobs 0"),
+        for args, bad in ((["--time", "1m"], "--time 1m"), (["--time", "0"], "--time 0"),
+                          (["--jobs", "0"], "--jobs 0"),
                           (["--seed-dir", "/nonexistent"], "/nonexistent"),
                           (["--engine", "honggfuzz"], "honggfuzz"), (["--bogus"], "--bogus")):
             p = run(fuzz, *args, exe, check=False)

@@ -225,15 +225,6 @@ int sf_fd_kind(int fd, int *family, int *type)
   return 1;
 }
 
-int sf_sockaddr_port(const struct sockaddr *sa)
-{
-  if (sa->sa_family == AF_INET)
-    return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
-  if (sa->sa_family == AF_INET6)
-    return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
-  return -1;
-}
-
 /* One port from the kernel through the real call: its field value to keep (0: keep nothing,
  * the answer may change unseen), and the port in *port. */
 static unsigned sf_fd_ask_port(int (*real)(int, struct sockaddr *restrict, socklen_t *restrict),

@@ -17,6 +17,7 @@
 #include "sockfault/exit.h"
 #include "load.h"
 #include "sockfault/sockfault.h"
+#include "logfmt.h"
 #include "state.h"
 
 /* Zero-initialised (state.h): log_fd and inherit get their values in sf_init. */
@@ -110,8 +111,8 @@ static uint64_t sf_random_seed(void)
 void sf_arm(void)
 {
   uint64_t armed = 0;
-  for (unsigned i = 0; i < sf_g.rules.n; i++)
-    armed |= sf_g.rules.rule[i].calls;
+  for (unsigned i = 0; i < sf_g.rs.rules.n; i++)
+    armed |= sf_g.rs.rules.rule[i].calls;
   /* The calls that make or end sockets keep the table current. */
   const uint64_t creators = sf_calls_of_kind(SF_K_NEWFD | SF_K_CLOSEFD);
   sf_g.armed = armed;
@@ -122,9 +123,9 @@ void sf_arm(void)
     if (sf_calls[i].ctx == SF_CTX_SOCKFD)
       generic |= SF_CALL_BIT(i);
   bool kinds = false, ports = sf_g.log_level != SF_LOG_OFF;
-  for (unsigned i = 0; i < sf_g.rules.n; i++) {
-    kinds |= (sf_g.rules.rule[i].filters & (SF_F_FAMILY | SF_F_TYPE)) != 0;
-    ports |= (sf_g.rules.rule[i].filters & SF_F_PORT) != 0;
+  for (unsigned i = 0; i < sf_g.rs.rules.n; i++) {
+    kinds |= (sf_g.rs.rules.rule[i].filters & (SF_F_FAMILY | SF_F_TYPE)) != 0;
+    ports |= (sf_g.rs.rules.rule[i].filters & SF_F_PORT) != 0;
   }
   const bool track = ports || kinds || (armed & generic) != 0;
   uint64_t slow = armed;
@@ -134,10 +135,10 @@ void sf_arm(void)
     slow |= creators;
   /* An EMFILE/ENFILE window gives a slot back on every close, of any fd (decide.c). */
   bool slots = false;
-  for (unsigned i = 0; i < sf_g.rules.n; i++)
-    slots |= sf_g.rules.rule[i].has_for &&
-             (sf_g.rules.rule[i].err == EMFILE || sf_g.rules.rule[i].err == ENFILE);
-  sf_g.slot_rules = slots;
+  for (unsigned i = 0; i < sf_g.rs.rules.n; i++)
+    slots |= sf_g.rs.rules.rule[i].has_for &&
+             (sf_g.rs.rules.rule[i].err == EMFILE || sf_g.rs.rules.rule[i].err == ENFILE);
+  sf_g.rs.slot_rules = slots;
   if (slots)
     slow |= sf_calls_of_kind(SF_K_CLOSEFD);
   if (ports) /* the calls that bind or connect keep the ports current */
@@ -151,26 +152,13 @@ void sf_arm(void)
     sf_fd_forget_from(0, ~0U);
 }
 
-static void sf_seed_rules(void)
-{
-  uint64_t base = sf_random_seed();
-  for (unsigned i = 0; i < sf_g.rules.n; i++) {
-    sf_g.seed[i] = sf_g.rules.rule[i].has_seed ? sf_g.rules.rule[i].seed : base + i;
-    atomic_store_explicit(&sf_g.count[i], 0, memory_order_relaxed);
-    atomic_store_explicit(&sf_g.fired[i], 0, memory_order_relaxed);
-    atomic_store_explicit(&sf_g.win_start[i], 0, memory_order_relaxed);
-    atomic_store_explicit(&sf_g.win_logged[i], 0, memory_order_relaxed);
-  }
-  atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
-  atomic_store_explicit(&sf_g.free_slots, 0, memory_order_relaxed);
-  atomic_fetch_add_explicit(&sf_g.rules_gen, 1, memory_order_relaxed);
-}
+static void sf_seed_rules(void) { sf_rulestate_seed(&sf_g.rs, sf_random_seed()); }
 
 static void sf_after_fork_child(void)
 {
   sf_log_after_fork();
   if (!sf_g.inherit) {
-    sf_g.rules.n = 0;
+    sf_g.rs.rules.n = 0;
     sf_arm();
   }
 }
@@ -178,22 +166,10 @@ static void sf_after_fork_child(void)
 static void sf_log_start(void)
 {
   char extra[900];
-  char rules[600];
   char exe[256];
   long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = '\0';
-  sf_rules_format(&sf_g.rules, rules, sizeof rules);
-  /* exe and rules (a site= names a module) escaped: bad UTF-8 as \udcXX, the line valid JSON */
-  char exe_j[257], rules_j[481]; /* both fit in extra with the seeds cut to fit */
-  exe_j[sf_json_escape(exe_j, sizeof exe_j - 1, exe)] = '\0';
-  rules_j[sf_json_escape(rules_j, sizeof rules_j - 1, rules)] = '\0';
-  int k = snprintf(extra, sizeof extra, "\"ppid\":%ld,\"exe\":\"%s\",\"rules\":\"%s\",\"seeds\":[",
-                   (long)getppid(), exe_j, rules_j);
-  for (unsigned i = 0; i < sf_g.rules.n && k > 0 && (size_t)k < sizeof extra - 24; i++)
-    k += snprintf(extra + k, sizeof extra - (size_t)k, "%s%llu", i ? "," : "",
-                  (unsigned long long)sf_g.seed[i]);
-  if (k > 0 && (size_t)k < sizeof extra - 2)
-    snprintf(extra + k, sizeof extra - (size_t)k, "]");
+  sf_logfmt_start(extra, sizeof extra, (long)getppid(), exe, &sf_g.rs);
   sf_log_event("start", extra);
 }
 
@@ -218,14 +194,14 @@ void sf_init(void)
     /* set-uid/set-gid: the environment is the attacker's; faults and log are ignored. */
     if (getenv("SOCKFAULT") || getenv("SOCKFAULT_FILE") || getenv("SOCKFAULT_LOG"))
       sf_note("set-uid/set-gid program: SOCKFAULT* variables ignored", NULL, NULL);
-    sf_g.rules.n = 0;
+    sf_g.rs.rules.n = 0;
     sf_arm();
     atomic_store_explicit(&sf_g.init, SF_INIT_DONE, memory_order_release);
     sf_in_init = 0;
     return;
   }
   sf_check_env_names();
-  sf_load_rules(&sf_g.rules);
+  sf_load_rules(&sf_g.rs.rules);
   sf_seed_rules();
 
   const char *inherit = getenv("SOCKFAULT_INHERIT");
@@ -288,7 +264,7 @@ __attribute__((destructor(101))) static void sf_destructor(void)
     return;
   char extra[200];
   snprintf(extra, sizeof extra, "\"sockets\":%d,\"injected\":%llu,\"dropped\":%llu",
-           sf_count_open_sockets(), (unsigned long long)atomic_load(&sf_g.injected),
+           sf_count_open_sockets(), (unsigned long long)atomic_load(&sf_g.rs.injected),
            (unsigned long long)atomic_load(&sf_g.log_dropped));
   sf_log_event("exit", extra);
 }
@@ -304,24 +280,15 @@ __attribute__((visibility("default"))) int sockfault_set_rules(const char *rules
   memset(&fresh, 0, sizeof fresh);
   if (rules && sf_rules_parse(rules, strlen(rules), "sockfault_set_rules", &fresh, err, errlen) != 0)
     return -1;
-  sf_g.rules = fresh;
-  atomic_fetch_add_explicit(&sf_g.rules_gen, 1, memory_order_relaxed);
+  sf_g.rs.rules = fresh;
   sf_seed_rules();
   sf_arm();
   return 0;
 }
 
-__attribute__((visibility("default"))) void sockfault_reset(void)
-{
-  for (unsigned i = 0; i < SF_MAX_RULES; i++) {
-    atomic_store_explicit(&sf_g.count[i], 0, memory_order_relaxed);
-    atomic_store_explicit(&sf_g.fired[i], 0, memory_order_relaxed);
-    atomic_store_explicit(&sf_g.win_start[i], 0, memory_order_relaxed);
-  }
-  atomic_store_explicit(&sf_g.injected, 0, memory_order_relaxed);
-}
+__attribute__((visibility("default"))) void sockfault_reset(void) { sf_rulestate_reset(&sf_g.rs); }
 
 __attribute__((visibility("default"))) unsigned long long sockfault_injected(void)
 {
-  return atomic_load_explicit(&sf_g.injected, memory_order_relaxed);
+  return atomic_load_explicit(&sf_g.rs.injected, memory_order_relaxed);
 }

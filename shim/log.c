@@ -1,4 +1,5 @@
-/* The JSON Lines log: one record per call, formatted on the stack, one raw write each. */
+/* The JSON Lines log: one record per call, formatted on the stack (logfmt.c), one raw write
+ * each. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -11,155 +12,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "logfmt.h"
 #include "site.h"
 #include "state.h"
 
 /* The log fd is moved this high so that programs reusing low fds rarely meet it. */
 #define SF_LOG_FD_MIN 500
-
-struct sf_buf {
-  char b[1024];
-  size_t n;
-  bool over; /* something did not fit: the record is dropped, never written cut */
-};
-
-/* The helpers are inlined so that a literal's length is known when compiled: with a call and
- * a strlen per piece, and a copy per character of a string, formatting took ~4,000
- * instructions a record (callgrind), a third of the record's time beside its one write. */
-#define SF_B_INLINE static inline __attribute__((always_inline))
-
-/* A string field gets at most this much of the record (a C++ symbol can be kilobytes). */
-#define SF_STR_MAX 300
-
-SF_B_INLINE void sf_b_raw(struct sf_buf *o, const char *s, size_t l)
-{
-  if (l > sizeof o->b - 2 - o->n) { /* keep room for "}\n" */
-    o->over = true;
-    return;
-  }
-  memcpy(o->b + o->n, s, l);
-  o->n += l;
-}
-
-SF_B_INLINE void sf_b_lit(struct sf_buf *o, const char *s) { sf_b_raw(o, s, strlen(s)); }
-
-/* The length of the valid UTF-8 sequence at s (NUL-terminated), 0 when it is not one. */
-static size_t sf_utf8_len(const unsigned char *s)
-{
-  unsigned c = s[0], lo = 0x80, hi = 0xbf;
-  size_t need;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    need = 2;
-  else if (c >= 0xe0 && c <= 0xef) /* no overlong form, no surrogate */
-    need = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-  else if (c >= 0xf0 && c <= 0xf4)
-    need = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-  else
-    return 0;
-  if (s[1] < lo || s[1] > hi)
-    return 0;
-  for (size_t i = 2; i < need; i++)
-    if (s[i] < 0x80 || s[i] > 0xbf)
-      return 0;
-  return need;
-}
-
-/* The bytes standing for the character at s, which is not plain ASCII text: in esc (an
- * escape) or at s itself (*out), k of them; *adv the input bytes they stand for. */
-static size_t sf_esc_one(const char *s, char esc[6], const char **out, size_t *adv)
-{
-  static const char hex[] = "0123456789abcdef";
-  unsigned c = (unsigned char)*s;
-  *out = esc;
-  *adv = 1;
-  if (c == '"' || c == '\\') {
-    esc[0] = '\\', esc[1] = (char)c;
-    return 2;
-  }
-  if (c >= 0x80 && (*adv = sf_utf8_len((const unsigned char *)s)) != 0) {
-    *out = s;
-    return *adv;
-  }
-  unsigned hi = c < 0x20 ? 0x00 : 0xdc; /* a control byte, or a byte of bad UTF-8 */
-  *adv = 1;
-  esc[0] = '\\', esc[1] = 'u', esc[2] = hex[hi >> 4], esc[3] = hex[hi & 15];
-  esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
-  return 6;
-}
-
-static bool sf_plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-size_t sf_json_escape(char *dst, size_t cap, const char *s)
-{
-  size_t n = 0;
-  while (*s) {
-    char esc[6];
-    const char *out = s;
-    size_t adv = 1, k = sf_plain((unsigned char)*s) ? 1 : sf_esc_one(s, esc, &out, &adv);
-    if (n + k > cap)
-      break;
-    memcpy(dst + n, out, k);
-    n += k;
-    s += adv;
-  }
-  return n;
-}
-
-/* A JSON string: runs that need no escape are copied whole; valid UTF-8 as it is, each byte
- * of bad UTF-8 as \udcXX; cut at a whole character after SF_STR_MAX bytes. */
-static void sf_b_str(struct sf_buf *o, const char *s)
-{
-  sf_b_lit(o, "\"");
-  size_t cap = o->n + SF_STR_MAX; /* where the field ends, the closing quote and "}\n" kept */
-  if (cap > sizeof o->b - 3)
-    cap = sizeof o->b - 3;
-  for (;;) {
-    const char *run = s;
-    while (sf_plain((unsigned char)*s))
-      s++;
-    size_t l = (size_t)(s - run);
-    if (o->n + l > cap) {
-      sf_b_raw(o, run, cap > o->n ? cap - o->n : 0);
-      break;
-    }
-    sf_b_raw(o, run, l);
-    if (*s == 0)
-      break;
-    char esc[6];
-    const char *out;
-    size_t adv, k = sf_esc_one(s, esc, &out, &adv);
-    if (o->n + k > cap)
-      break;
-    sf_b_raw(o, out, k);
-    s += adv;
-  }
-  sf_b_lit(o, "\"");
-}
-
-static void sf_b_int(struct sf_buf *o, long long v)
-{
-  char tmp[24];
-  int i = sizeof tmp;
-  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-  do {
-    tmp[--i] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0)
-    tmp[--i] = '-';
-  sf_b_raw(o, tmp + i, sizeof tmp - (size_t)i);
-}
-
-SF_B_INLINE void sf_b_key(struct sf_buf *o, const char *key)
-{
-  if (o->n > 1)
-    sf_b_lit(o, ",");
-  sf_b_lit(o, "\"");
-  sf_b_lit(o, key);
-  sf_b_lit(o, "\":");
-}
 
 /* The process's pid, and each thread's tid, asked of the kernel once (a syscall costs more
  * than a microsecond on some virtual machines: two per record made the log 2x slower). fork's
@@ -214,19 +72,6 @@ static void sf_log_ids(int *pid, int *tid)
     sf_log_tid = *tid;
 }
 
-static void sf_b_head(struct sf_buf *o)
-{
-  int pid, tid;
-  sf_log_ids(&pid, &tid);
-  o->n = 0;
-  o->over = false;
-  sf_b_lit(o, "{");
-  sf_b_key(o, "pid");
-  sf_b_int(o, pid);
-  sf_b_key(o, "tid");
-  sf_b_int(o, tid);
-}
-
 static int sf_log_open_fd(const char *path, struct stat *st, char *why, size_t whylen);
 
 /* The log is still ours while the shim has seen no close of its fd (fdtab.c's sf_fd_forget
@@ -264,26 +109,25 @@ static int sf_log_usable(void)
   return ok;
 }
 
-/* One record, whole or not at all: a write cut short (the disk filled in the middle of it)
- * is cut off the file again, so no half line stays for a reader to trip on, as long as no
- * other process appended after it in between (then the half line stays). Either way the
- * record is counted as dropped, and the exit record says how many. */
-static void sf_b_emit(struct sf_buf *o)
+/* One record, whole or not at all: a record that did not fit (len 0) is not written; a write
+ * cut short (the disk filled in the middle of it) is cut off the file again, so no half line
+ * stays for a reader to trip on, as long as no other process appended after it in between
+ * (then the half line stays). Either way the record is counted as dropped, and the exit
+ * record says how many. */
+static void sf_log_emit(const char *buf, size_t len)
 {
   if (!sf_log_usable())
     return;
-  if (o->over) {
+  if (len == 0) {
     atomic_fetch_add_explicit(&sf_g.log_dropped, 1, memory_order_relaxed);
     return;
   }
-  o->b[o->n++] = '}';
-  o->b[o->n++] = '\n';
   int saved = errno;
   long w;
   do
-    w = syscall(SYS_write, sf_g.log_fd, o->b, o->n);
+    w = syscall(SYS_write, sf_g.log_fd, buf, len);
   while (w < 0 && errno == EINTR);
-  if (w != (long)o->n) {
+  if (w != (long)len) {
     atomic_fetch_add_explicit(&sf_g.log_dropped, 1, memory_order_relaxed);
     struct stat st;
     off_t end = w > 0 ? lseek(sf_g.log_fd, 0, SEEK_CUR) : -1; /* O_APPEND: just past ours */
@@ -411,78 +255,33 @@ int sf_log_open(const char *path, char *why, size_t whylen)
 
 void sf_log_call(const struct sf_record *rec)
 {
-  struct sf_buf o;
-  const struct sf_ctx *c = rec->ctx;
-  sf_b_head(&o);
-  sf_b_key(&o, "call");
-  sf_b_str(&o, sf_calls[c->call].name);
-  sf_b_key(&o, "n");
-  sf_b_int(&o, (long long)rec->n);
-  if (c->fd >= 0) {
-    sf_b_key(&o, "fd");
-    sf_b_int(&o, c->fd);
-  }
-  const char *fam = c->family >= 0 ? sf_family_name(c->family) : NULL;
-  if (fam) {
-    sf_b_key(&o, "family");
-    sf_b_str(&o, fam);
-  }
-  const char *ty = c->type >= 0 ? sf_type_name(c->type & 0xf) : NULL;
-  if (ty) {
-    sf_b_key(&o, "type");
-    sf_b_str(&o, ty);
-  }
-  if (c->port >= 0) {
-    sf_b_key(&o, "port");
-    sf_b_int(&o, c->port);
-  }
-  if (c->peer >= 0) {
-    sf_b_key(&o, "peer");
-    sf_b_int(&o, c->peer);
-  }
-  sf_b_key(&o, "ret");
-  sf_b_int(&o, rec->ret);
-  if (rec->ret == -1) {
-    const char *en = sf_errno_name(rec->err);
-    sf_b_key(&o, "errno");
-    if (en)
-      sf_b_str(&o, en);
-    else
-      sf_b_int(&o, rec->err);
-  }
-  sf_b_key(&o, "injected");
-  sf_b_lit(&o, rec->rule >= 0 ? "true" : "false");
-  if (rec->rule >= 0) {
-    sf_b_key(&o, "rule");
-    sf_b_int(&o, rec->rule);
-    if (sf_g.rules.rule[rec->rule].has_for) { /* its records are thinned out: the count */
-      sf_b_key(&o, "fired");
-      sf_b_int(&o, (long long)atomic_load_explicit(&sf_g.fired[rec->rule], memory_order_relaxed));
-    }
-  }
-  char site[160];
+  int pid, tid;
+  sf_log_ids(&pid, &tid);
+  char site[160], buf[SF_LOG_RECORD_MAX];
   const char *sym = NULL;
-  sf_site_format(c->site, site, sizeof site, &sym);
-  sf_b_key(&o, "site");
-  sf_b_str(&o, site);
-  if (sym) {
-    sf_b_key(&o, "sym");
-    sf_b_str(&o, sym);
-  }
-  sf_b_emit(&o);
+  sf_site_format(rec->ctx->site, site, sizeof site, &sym);
+  const struct sf_logrec r = {
+      .pid = pid,
+      .tid = tid,
+      .ctx = rec->ctx,
+      .n = rec->n,
+      .have_ret = true,
+      .ret = rec->ret,
+      .err = rec->err,
+      .rule = rec->rule,
+      .fired = sf_logfmt_fired(&sf_g.rs, rec->rule),
+      .site = site,
+      .sym = sym,
+  };
+  sf_log_emit(buf, sf_logfmt_call(&r, buf));
 }
 
 void sf_log_event(const char *event, const char *extra_json)
 {
-  struct sf_buf o;
-  sf_b_head(&o);
-  sf_b_key(&o, "event");
-  sf_b_str(&o, event);
-  if (extra_json && extra_json[0]) {
-    sf_b_lit(&o, ",");
-    sf_b_lit(&o, extra_json);
-  }
-  sf_b_emit(&o);
+  int pid, tid;
+  sf_log_ids(&pid, &tid);
+  char buf[SF_LOG_RECORD_MAX];
+  sf_log_emit(buf, sf_logfmt_event(pid, tid, event, extra_json, buf));
 }
 
 struct sf_dirent64 {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "decide.h"
 #include "rules.h"
 #include "table.h"
 
@@ -36,7 +37,7 @@ struct sf_state {
    * (initialised, its 540 KiB sat in .data and were read in from the file). */
   _Atomic uint64_t fast;
   _Atomic int init;
-  struct sf_ruleset rules;
+  struct sf_rulestate rs;  /* the rules and their counters (decide.h) */
   uint64_t armed;       /* calls some rule covers */
   /* Keep fdtab.c's socket table: a rule on a generic fd call, the log or a family/type filter
    * reads it; creations and closes are then on the slow path. */
@@ -45,19 +46,7 @@ struct sf_state {
    * calls that may change them (SF_K_ADDR) are then on the slow path. */
   _Atomic bool track_ports;
   bool inherit;         /* faults reach child processes (SOCKFAULT_INHERIT) */
-  _Atomic uint64_t count[SF_MAX_RULES]; /* calls each rule matched */
-  _Atomic uint64_t fired[SF_MAX_RULES];  /* failures each rule injected */
-  uint64_t seed[SF_MAX_RULES];           /* the seed each rule draws with */
   _Atomic uint64_t seen[SF_NCALLS];      /* occurrences of each call (for the log) */
-  _Atomic uint64_t injected;             /* failures injected, all rules */
-  /* for= rules: when each first injected (CLOCK_MONOTONIC ns, 0 not yet) and when one of
-   * its injections was last logged; slots a close freed while an EMFILE/ENFILE window is
-   * open (decide.c) */
-  _Atomic int64_t win_start[SF_MAX_RULES];
-  _Atomic int64_t win_logged[SF_MAX_RULES];
-  _Atomic long free_slots;
-  bool slot_rules;                       /* some for= rule injects EMFILE or ENFILE */
-  _Atomic uint64_t rules_gen;            /* bumped when the rules change or are reset */
   int log_fd;
   char log_path[4096];                   /* absolute: reopened when the program closed it */
   _Atomic int log_reopens;
@@ -84,29 +73,15 @@ void sf_note(const char *a, const char *b, const char *c) SF_HIDDEN;
 void sf_init(void) SF_HIDDEN;
 void sf_arm(void) SF_HIDDEN;
 
-/* What a wrapper knows about one call, filled lazily. */
-struct sf_ctx {
-  int call;
-  int fd;                     /* -1 when the call has none */
-  int family, type;           /* -1 unknown */
-  const struct sockaddr *addr;
-  int port, peer;             /* -1 unknown */
-  bool have_kind, have_ports;
-  const void *site;           /* return address in the caller */
-  const int *sv;              /* socketpair's fds */
-  bool quiet;                 /* an injection of a for= rule the log skips (decide.c) */
-  int flags;                  /* MSG_* flags of the send and receive calls, else 0 */
-  bool start_real;            /* decide.c: perform the real call non-blocking, then inject */
-};
-
-/* decide.c: an errno to inject (> 0) or 0; *rule says which rule fired (-1: none). */
+/* ctx.c: the shim's side of the decision (decide.h): a context completed from the fd table
+ * and the kernel. An errno to inject (> 0) or 0; *rule says which rule. */
 int sf_decide(struct sf_ctx *c, int *rule) SF_HIDDEN;
 void sf_ctx_kind(struct sf_ctx *c) SF_HIDDEN;
 void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
 /* A descriptor was closed: while an EMFILE/ENFILE for= window is open, the next matching
  * call gets the freed slot (decide.c). */
 void sf_slot_freed(void) SF_HIDDEN;
-/* When c->start_real: sf_start_begin before the real call (returns the fd's flags, made
+/* ctx.c, when c->start_real: sf_start_begin before the real call (returns the fd's flags, made
  * non-blocking), sf_start_end after it: the errno to report. */
 int sf_start_begin(int fd) SF_HIDDEN;
 int sf_start_end(int fd, int fl, long ret, int err, int inject) SF_HIDDEN;
@@ -123,8 +98,6 @@ bool sf_fd_ports(int fd, bool want_port, bool want_peer, int *port, int *peer) S
 /* fresh: made by socket()/socketpair(), so unbound and unconnected */
 void sf_fd_created(int fd, int family, int type, bool fresh) SF_HIDDEN;
 void sf_fd_addr_event(int fd, int call, const struct sockaddr *addr, long ret) SF_HIDDEN;
-/* An AF_INET or AF_INET6 address's port, or -1. */
-int sf_sockaddr_port(const struct sockaddr *sa) SF_HIDDEN;
 void sf_fd_forget(int fd) SF_HIDDEN;
 void sf_fd_forget_from(unsigned lo, unsigned hi) SF_HIDDEN;
 void sf_fdtab_resolve(void) SF_HIDDEN;
@@ -145,11 +118,6 @@ void sf_log_after_fork(void) SF_HIDDEN;
 int sf_self_pid(void) SF_HIDDEN;
 void sf_log_call(const struct sf_record *rec) SF_HIDDEN;
 void sf_log_event(const char *event, const char *extra_json) SF_HIDDEN;
-/* s as the inside of a JSON string, at most cap bytes, cut at a whole character: '"', '\\'
- * and control bytes escaped, valid UTF-8 copied, each byte of an invalid sequence as \udcXX
- * (Python's surrogateescape), so a line is always valid JSON and a reader gets the original
- * bytes back. Returns the bytes written. */
-size_t sf_json_escape(char *dst, size_t cap, const char *s) SF_HIDDEN;
 int sf_count_open_sockets(void) SF_HIDDEN;
 
 #endif

@@ -1,0 +1,121 @@
+/* The shim's side of the decision (decide.h): what a filter or a faithfulness check asks of a
+ * call, learnt from the fd table (which keeps the sockets' kinds and ports) and the kernel;
+ * and the faithful fakes' actions in the calling process. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "site.h"
+#include "state.h"
+
+static int sf_shim_fd_kind(struct sf_ctx *c, int *family, int *type)
+{
+  return sf_fd_kind(c->fd, family, type);
+}
+
+/* from the fd table, which asks the kernel only about what it has not seen */
+static void sf_shim_fd_ports(struct sf_ctx *c, bool want_port, bool want_peer, int *port,
+                             int *peer)
+{
+  sf_fd_ports(c->fd, want_port, want_peer, port, peer);
+}
+
+static int sf_shim_site(struct sf_ctx *c, const char *site) { return sf_site_matches(c->site, site); }
+
+static int sf_shim_fd_flags(struct sf_ctx *c) { return fcntl(c->fd, F_GETFL); }
+
+static bool sf_shim_fd_timeout(struct sf_ctx *c, int opt)
+{
+  struct timeval tv = {0, 0};
+  socklen_t l = sizeof tv;
+  return sf_real.getsockopt != NULL && sf_real.getsockopt(c->fd, SOL_SOCKET, opt, &tv, &l) == 0 &&
+         (tv.tv_sec != 0 || tv.tv_usec != 0);
+}
+
+static bool sf_shim_fd_ready(struct sf_ctx *c, short events)
+{
+  struct pollfd p = {.fd = c->fd, .events = events};
+  return poll(&p, 1, 0) == 1 && (p.revents & (events | POLLERR | POLLHUP));
+}
+
+/* The synchronous signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) come from the
+ * thread's own instructions, never to a thread asleep in a call: their handlers (a
+ * sanitizer's, a crash reporter's) do not count. */
+static bool sf_shim_interruptible(struct sf_ctx *c)
+{
+  (void)c;
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+        sig == SIGILL || sig == SIGTRAP || sig == SIGSYS || sigaction(sig, NULL, &sa) != 0)
+      continue;
+    if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+      return true;
+  }
+  return false;
+}
+
+/* per=thread: each thread's own count of each rule's matches, as strace counts when= per
+ * traced thread. No heap: a __thread array, zeroed again when the counters are reset (the
+ * generation), so a thread's counts start afresh with each rule set. */
+static __thread uint64_t sf_tcount[SF_MAX_RULES] __attribute__((tls_model("initial-exec")));
+static __thread uint64_t sf_tgen __attribute__((tls_model("initial-exec")));
+
+static uint64_t sf_shim_thread_count(struct sf_ctx *c, const struct sf_rulestate *st, unsigned i)
+{
+  (void)c;
+  uint64_t gen = atomic_load_explicit(&st->gen, memory_order_relaxed) + 1;
+  if (sf_tgen != gen) {
+    memset(sf_tcount, 0, sizeof sf_tcount);
+    sf_tgen = gen;
+  }
+  return ++sf_tcount[i];
+}
+
+static const struct sf_ctx_ops sf_shim_ops = {
+    .fd_kind = sf_shim_fd_kind,
+    .fd_ports = sf_shim_fd_ports,
+    .site_matches = sf_shim_site,
+    .fd_flags = sf_shim_fd_flags,
+    .fd_timeout = sf_shim_fd_timeout,
+    .fd_ready = sf_shim_fd_ready,
+    .interruptible = sf_shim_interruptible,
+    .thread_count = sf_shim_thread_count,
+};
+
+void sf_ctx_kind(struct sf_ctx *c) { sf_ctx_fill_kind(c, &sf_shim_ops); }
+void sf_ctx_ports(struct sf_ctx *c) { sf_ctx_fill_ports(c, &sf_shim_ops); }
+int sf_decide(struct sf_ctx *c, int *rule) { return sf_decide_rules(&sf_g.rs, c, &sf_shim_ops, rule); }
+void sf_slot_freed(void) { sf_rulestate_slot_freed(&sf_g.rs); }
+
+/* The real connect of an EINPROGRESS/EINTR fake, made non-blocking for the moment. */
+int sf_start_begin(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  return fl;
+}
+
+int sf_start_end(int fd, int fl, long ret, int err, int inject)
+{
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    (void)fcntl(fd, F_SETFL, fl);
+  /* started (or done at once): the fake stands; failed at once: that is the real answer */
+  return ret == 0 || err == EINPROGRESS ? inject : err;
+}
+
+void sf_fake_sigpipe(struct sf_ctx *c, int err)
+{
+  if (err != EPIPE || !(sf_calls[c->call].kind & SF_K_OUT) || (c->flags & MSG_NOSIGNAL))
+    return;
+  sf_ctx_kind(c);
+  if (c->type == SOCK_STREAM || c->type == SOCK_SEQPACKET)
+    (void)syscall(SYS_tgkill, getpid(), gettid(), SIGPIPE);
+}

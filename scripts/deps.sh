@@ -16,9 +16,10 @@ main_packages=(build-essential cmake python3 procps)
 # test: clang and its runtime (the ASan/UBSan/TSan trees, libFuzzer), socat and curl (real
 # servers and clients), man-db and groff-base (man pages, rendered with man -l), strace and
 # fiu-utils (benchmark comparisons), afl++ (fuzzing), chromium (the HTML report rendered in
-# a test), pkg-config (sockfault.pc checked against an installed tree).
+# a test), pkg-config (sockfault.pc checked against an installed tree), musl-tools,
+# busybox-static and golang-go (static and Go programs for the seccomp backend's tests).
 test_packages=(clang llvm libclang-rt-14-dev socat curl man-db groff-base strace fiu-utils
-               afl++ chromium pkg-config)
+               afl++ chromium pkg-config musl-tools busybox-static golang-go)
 
 packages=("${main_packages[@]}")
 [[ $want == test ]] && packages+=("${test_packages[@]}")

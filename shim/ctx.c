@@ -94,28 +94,8 @@ void sf_ctx_ports(struct sf_ctx *c) { sf_ctx_fill_ports(c, &sf_shim_ops); }
 int sf_decide(struct sf_ctx *c, int *rule) { return sf_decide_rules(&sf_g.rs, c, &sf_shim_ops, rule); }
 void sf_slot_freed(void) { sf_rulestate_slot_freed(&sf_g.rs); }
 
-/* The real connect of an EINPROGRESS/EINTR fake, made non-blocking for the moment. */
-int sf_start_begin(int fd)
-{
-  int fl = fcntl(fd, F_GETFL);
-  if (fl >= 0 && !(fl & O_NONBLOCK))
-    (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  return fl;
-}
-
-int sf_start_end(int fd, int fl, long ret, int err, int inject)
-{
-  if (fl >= 0 && !(fl & O_NONBLOCK))
-    (void)fcntl(fd, F_SETFL, fl);
-  /* started (or done at once): the fake stands; failed at once: that is the real answer */
-  return ret == 0 || err == EINPROGRESS ? inject : err;
-}
-
 void sf_fake_sigpipe(struct sf_ctx *c, int err)
 {
-  if (err != EPIPE || !(sf_calls[c->call].kind & SF_K_OUT) || (c->flags & MSG_NOSIGNAL))
-    return;
-  sf_ctx_kind(c);
-  if (c->type == SOCK_STREAM || c->type == SOCK_SEQPACKET)
+  if (sf_fake_sigpipe_due(c, &sf_shim_ops, err))
     (void)syscall(SYS_tgkill, getpid(), gettid(), SIGPIPE);
 }

@@ -161,6 +161,30 @@ static int sf_faithful(struct sf_ctx *c, const struct sf_ctx_ops *ops, int err)
   return 1;
 }
 
+int sf_start_begin(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  return fl;
+}
+
+int sf_start_end(int fd, int fl, long ret, int err, int inject)
+{
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    (void)fcntl(fd, F_SETFL, fl);
+  /* started (or done at once): the fake stands; failed at once: that is the real answer */
+  return ret == 0 || err == EINPROGRESS ? inject : err;
+}
+
+bool sf_fake_sigpipe_due(struct sf_ctx *c, const struct sf_ctx_ops *ops, int err)
+{
+  if (err != EPIPE || !(sf_calls[c->call].kind & SF_K_OUT) || (c->flags & MSG_NOSIGNAL))
+    return false;
+  sf_ctx_fill_kind(c, ops);
+  return c->type == SOCK_STREAM || c->type == SOCK_SEQPACKET;
+}
+
 /* splitmix64: the schedule is a pure function of (seed, occurrence), so the same seed gives
  * the same failures whatever the threads' interleaving. */
 static uint64_t sf_mix(uint64_t x)

@@ -85,6 +85,17 @@ struct sf_rulestate {
 int sf_decide_rules(struct sf_rulestate *st, struct sf_ctx *c, const struct sf_ctx_ops *ops,
                     int *rule);
 
+/* The faithful fakes' actions, the same under both backends (docs/faithful.md). When
+ * c->start_real: sf_start_begin before the real call on fd (its flags returned, the fd made
+ * non-blocking for the moment), sf_start_end after it: the errno to answer (the fake's, or
+ * the real one when the call failed at once). */
+int sf_start_begin(int fd);
+int sf_start_end(int fd, int fl, long ret, int err, int inject);
+/* An injected err is an EPIPE the kernel would send SIGPIPE with: from a send or write on a
+ * stream or seqpacket socket without MSG_NOSIGNAL. The backend then sends it to the calling
+ * thread. */
+bool sf_fake_sigpipe_due(struct sf_ctx *c, const struct sf_ctx_ops *ops, int err);
+
 /* Seeds (a rule's own seed=, else base + its index), counters and windows zeroed, and
  * slot_rules set. */
 void sf_rulestate_seed(struct sf_rulestate *st, uint64_t base);

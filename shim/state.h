@@ -81,11 +81,7 @@ void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
 /* A descriptor was closed: while an EMFILE/ENFILE for= window is open, the next matching
  * call gets the freed slot (decide.c). */
 void sf_slot_freed(void) SF_HIDDEN;
-/* ctx.c, when c->start_real: sf_start_begin before the real call (returns the fd's flags, made
- * non-blocking), sf_start_end after it: the errno to report. */
-int sf_start_begin(int fd) SF_HIDDEN;
-int sf_start_end(int fd, int fl, long ret, int err, int inject) SF_HIDDEN;
-/* After an injected EPIPE from a send or write on a stream socket without MSG_NOSIGNAL:
+/* ctx.c: after an injected EPIPE from a send or write on a stream socket without MSG_NOSIGNAL:
  * SIGPIPE to the calling thread, as the kernel sends it (its disposition decides). */
 void sf_fake_sigpipe(struct sf_ctx *c, int err) SF_HIDDEN;
 

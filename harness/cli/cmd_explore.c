@@ -77,6 +77,8 @@ static const char sf_explore_help[] =
     "                       spin,no-recovery,silent,stopped-serving,mute-exit,\n"
     "                       request-lost,request-stalled; 'all', 'none')\n"
     "  --expect-status N    PROG's normal exit status when not a server (default 0)\n"
+    "  --backend B          preload, seccomp, or auto: seccomp for static and Go programs,\n"
+    "                       else preload (default; see sockfault run --help)\n"
     "  --json FILE          the report as JSON ('-' for stdout; schema in docs/explore.md)\n"
     "  --junit FILE         the report as JUnit XML, one testcase per point\n"
     "  --html FILE          the report as one self-contained HTML page: the matrix as a\n"
@@ -97,6 +99,7 @@ struct sf_xopts {
   unsigned jobs, require_points;
   long long progress_ms;   /* off a terminal: a line every progress_ms, 0 none */
   bool jobs_given, quiet;
+  enum sf_backend backend;
 };
 
 static int sf_parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -253,7 +256,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
          O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS,
          O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE, O_SEARCH, O_MAXF, O_SEED,
-         O_FORCE };
+         O_FORCE, O_BACKEND };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
       {"errnos", required_argument, NULL, O_ERRNOS}, {"max-per-call", required_argument, NULL, O_MAX},
@@ -274,6 +277,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"checks", required_argument, NULL, O_CHECKS},
       {"server", required_argument, NULL, O_SERVER},
       {"term-grace", required_argument, NULL, O_GRACE},
+      {"backend", required_argument, NULL, O_BACKEND},
       {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct sf_report *r = &x->rep;
@@ -336,6 +340,16 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       if (strcmp(optarg, "0") != 0)
         bad = sf_parse_seconds("explore", "--progress", optarg, &o->progress_ms);
       break;
+    case O_BACKEND: {
+      int b = sf_backend_parse(optarg);
+      if (b < 0) {
+        sf_opt_err("explore", "--backend '%s': expected 'auto', 'preload' or 'seccomp'", optarg);
+        bad = -1;
+      } else {
+        o->backend = (enum sf_backend)b;
+      }
+      break;
+    }
     case O_SHARD: bad = sf_parse_shard(optarg, &r->shard_i, &r->shard_n); break;
     case O_FAILON:
       if (sf_fail_on_parse(optarg, &r->fail_on, err, sizeof err) != 0) {
@@ -520,7 +534,7 @@ static int sf_explore_main(struct sf_explore *x, struct sf_xopts *o, char **prog
     if (!(r->args[i] = strdup(prog_argv[i + 1])))
       return SOCKFAULT_EXIT_INTERNAL;
   struct sf_session s;
-  int status = sf_session_open(&s, "explore", r, o->jobs, &sf_stop_sig);
+  int status = sf_session_open(&s, "explore", r, o->jobs, &sf_stop_sig, o->backend);
   if (status != 0)
     return status;
   bool tty = isatty(2) != 0;

@@ -36,7 +36,7 @@ static int sf_replay_run(struct sf_report *r, struct sf_point *p, long long time
   /* the point runs as explore ran it: the same session, one job, its timeout */
   r->timeout_ms = timeout_ms;
   struct sf_session s;
-  int status = sf_session_open(&s, "replay", r, 1, &sf_replay_stop);
+  int status = sf_session_open(&s, "replay", r, 1, &sf_replay_stop, SF_BACKEND_AUTO);
   if (status != 0)
     return status;
   char rules[SF_POINT_RULES_MAX], id[32];

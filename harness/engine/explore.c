@@ -113,7 +113,8 @@ static const char *sf_baseline_problem(const struct sf_report *r, const struct s
     snprintf(buf, len, "%s", b->spawn_err);
   else if (b->log_records == 0)
     snprintf(buf, len, "the shim logged nothing: is the program dynamically linked, and does "
-             "it keep its environment (LD_PRELOAD, SOCKFAULT_LOG)?");
+             "it keep its environment (LD_PRELOAD, SOCKFAULT_LOG)? (--backend seccomp "
+             "reaches any program)");
   else if (b->sanitizer)
     snprintf(buf, len, "%s report on stderr without any fault", b->sanitizer);
   else if (b->timed_out)

@@ -11,14 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "load.h"
+#include "seccomp.h"
 #include "rules.h"
 
 extern char **environ;
@@ -135,7 +138,29 @@ static int sf_secure_exec(int fd, const char *path, char *err, size_t errlen)
   return -1;
 }
 
-static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
+/* A Go program carries a section of its own (.go.buildinfo, .note.go.buildid). */
+static int sf_elf_is_go(int fd, const Elf64_Ehdr *eh)
+{
+  Elf64_Shdr strs;
+  if (eh->e_shoff == 0 || eh->e_shstrndx >= eh->e_shnum || eh->e_shnum > 4096 ||
+      pread(fd, &strs, sizeof strs, (off_t)(eh->e_shoff + (Elf64_Off)eh->e_shstrndx * eh->e_shentsize)) !=
+          (ssize_t)sizeof strs)
+    return 0;
+  for (unsigned i = 0; i < eh->e_shnum; i++) {
+    Elf64_Shdr sh;
+    char name[32] = "";
+    if (pread(fd, &sh, sizeof sh, (off_t)(eh->e_shoff + (Elf64_Off)i * eh->e_shentsize)) !=
+            (ssize_t)sizeof sh ||
+        pread(fd, name, sizeof name - 1, (off_t)(strs.sh_offset + sh.sh_name)) <= 0)
+      continue;
+    if (strcmp(name, ".go.buildinfo") == 0 || strcmp(name, ".note.go.buildid") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static int sf_check_depth(const char *path, int depth, enum sf_prog_kind *kind, char *err,
+                          size_t errlen)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -166,7 +191,7 @@ static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
         return -1;
       target = interp;
     }
-    return sf_check_depth(target, depth + 1, err, errlen);
+    return sf_check_depth(target, depth + 1, kind, err, errlen);
   }
   if (n < (ssize_t)sizeof(Elf64_Ehdr) || memcmp(head, ELFMAG, SELFMAG) != 0) {
     close(fd);
@@ -193,22 +218,64 @@ static int sf_check_depth(const char *path, int depth, char *err, size_t errlen)
     if (ph.p_type == PT_INTERP)
       dynamic = 1;
   }
+  *kind = sf_elf_is_go(fd, &eh) ? SF_PROG_GO : dynamic ? SF_PROG_DYNAMIC : SF_PROG_STATIC;
   close(fd);
-  if (!dynamic) {
+  return 0;
+}
+
+int sf_prog_kind(const char *path, enum sf_prog_kind *kind, char *err, size_t errlen)
+{
+  return sf_check_depth(path, 0, kind, err, errlen);
+}
+
+int sf_check_preloadable(const char *path, char *err, size_t errlen)
+{
+  enum sf_prog_kind kind;
+  if (sf_prog_kind(path, &kind, err, errlen) != 0)
+    return -1;
+  if (kind == SF_PROG_STATIC) {
     snprintf(err, errlen,
              "%s is statically linked: LD_PRELOAD cannot reach its socket calls, so sockfault "
-             "could inject nothing (a run would look clean and prove nothing)", path);
+             "could inject nothing (a run would look clean and prove nothing; "
+             "--backend seccomp or auto reaches it)", path);
     return -1;
   }
   return 0;
 }
 
-int sf_check_preloadable(const char *path, char *err, size_t errlen)
+static const char *const sf_backend_names[] = {"auto", "preload", "seccomp"};
+
+int sf_backend_parse(const char *s)
 {
-  return sf_check_depth(path, 0, err, errlen);
+  for (int i = 0; i < 3; i++)
+    if (strcmp(s, sf_backend_names[i]) == 0)
+      return i;
+  return -1;
 }
 
-char *sf_gather_rules(const char *rules, const char *rules_file, char *err, size_t errlen)
+const char *sf_backend_name(enum sf_backend b) { return sf_backend_names[b]; }
+
+int sf_backend_choose(enum sf_backend want, const char *prog, enum sf_backend *got, char *why,
+                      size_t whylen, char *err, size_t errlen)
+{
+  enum sf_prog_kind kind;
+  why[0] = '\0';
+  if (sf_prog_kind(prog, &kind, err, errlen) != 0)
+    return -1;
+  if (want == SF_BACKEND_PRELOAD && kind == SF_PROG_STATIC)
+    return sf_check_preloadable(prog, err, errlen);
+  if (want == SF_BACKEND_AUTO && kind != SF_PROG_DYNAMIC) {
+    snprintf(why, whylen, "%s is %s: --backend auto chose seccomp", prog,
+             kind == SF_PROG_GO ? "a Go program" : "statically linked");
+    *got = SF_BACKEND_SECCOMP;
+    return 0;
+  }
+  *got = want == SF_BACKEND_AUTO ? SF_BACKEND_PRELOAD : want;
+  return 0;
+}
+
+char *sf_gather_rules(const char *rules, const char *rules_file, char *err, size_t errlen,
+                       struct sf_ruleset *out)
 {
   static struct sf_ruleset rs;
   static char buf[SF_RULES_FILE_MAX];
@@ -238,6 +305,8 @@ char *sf_gather_rules(const char *rules, const char *rules_file, char *err, size
     memcpy(all + rl + 1, buf, n);
     all[rl + 1 + n] = '\0';
   }
+  if (out)
+    *out = rs;
   return all;
 }
 
@@ -311,6 +380,14 @@ static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
       continue;
     e->env[k++] = (char *)v;
   }
+  if (!l->shim) { /* seccomp: the environment is the program's own, but for TMPDIR */
+    if (old_preload)
+      e->env[k++] = (char *)old_preload - 11;
+    if (l->tmpdir)
+      sf_env_add(e, &k, "TMPDIR", l->tmpdir);
+    e->env[k] = NULL;
+    return 0;
+  }
   char preload[8192];
   if (old_preload && old_preload[0])
     snprintf(preload, sizeof preload, "%s:%s", l->shim, old_preload);
@@ -337,6 +414,35 @@ static void sf_free_env(struct sf_env *e)
  * back to the default before the mask is lifted, as exec would reset it; SIG_IGN stays. */
 static const int sf_caught[] = {SIGHUP, SIGQUIT, SIGCHLD};
 
+/* Under seccomp the child installs the filter, stops, and the parent takes the listener
+ * from it (pidfd_getfd) before it goes on to exec: a listener passed over a socket would
+ * need sendmsg, which the filter may trap with nobody yet to answer. */
+static int sf_take_listener(pid_t pid, volatile int *fdp, struct sf_sup *sup)
+{
+  int st;
+  while (waitpid(pid, &st, WUNTRACED) < 0)
+    if (errno != EINTR)
+      return -1;
+  if (!WIFSTOPPED(st)) {
+    errno = ECHILD; /* it ended before the filter was in: fail[] says why */
+    return -2;
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  int lfd = pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, pidfd, *fdp, 0) : -1;
+  int e = errno;
+  if (pidfd >= 0)
+    close(pidfd);
+  if (lfd < 0) {
+    kill(pid, SIGKILL);
+    kill(pid, SIGCONT);
+    errno = e;
+    return -1;
+  }
+  sf_sup_attach(sup, pid, lfd);
+  kill(pid, SIGCONT);
+  return 0;
+}
+
 pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
 {
   struct sf_env env;
@@ -348,13 +454,33 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
    * millisecond, a third of the cost of a run). The child shares our memory until exec:
    * it only makes system calls, and reports a failure before exec in fail[] (we resume
    * only once it has exec'd or exited). Every signal is blocked around it so that none of
-   * our handlers runs on our memory in the child. */
-  volatile int fail[2] = {0, 0}; /* {stage, errno} */
+   * our handlers runs on our memory in the child. Under seccomp the parent must act while
+   * the child waits (take its listener), so it is a fork, fail[] a shared page, and a
+   * close-on-exec pipe tells the parent when the exec happened. */
+  volatile int local_fail[3] = {0, 0, -1}; /* {stage, errno, listener} */
+  volatile int *fail = local_fail;
+  int execp[2] = {-1, -1};
+  if (l->seccomp) {
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED || pipe2(execp, O_CLOEXEC) != 0) {
+      snprintf(err, errlen, "cannot set up the seccomp child: %s", strerror(errno));
+      if (page != MAP_FAILED)
+        munmap(page, 4096);
+      sf_free_env(&env);
+      return -1;
+    }
+    fail = page;
+    fail[2] = -1;
+  }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t parent = getpid();
-  pid_t pid = vfork();
+  pid_t pid;
+  if (l->seccomp)
+    pid = fork();
+  else
+    pid = vfork();
   if (pid == 0) {
     if (l->new_pgrp)
       setpgid(0, 0);
@@ -389,26 +515,61 @@ pid_t sf_spawn(const struct sf_launch *l, char *err, size_t errlen)
       fail[0] = 2;
       goto failed;
     }
+    if (l->seccomp) {
+      close(execp[0]);
+      /* the last thing before exec: from here on the rules' calls go to the parent */
+      int lfd = sf_sup_install(l->seccomp);
+      if (lfd < 0) {
+        fail[0] = 3;
+        goto failed;
+      }
+      fail[2] = lfd;
+      raise(SIGSTOP);
+    }
     execve(l->path ? l->path : l->argv[0], l->argv, env.env);
   failed:
     fail[1] = errno;
+    /* exit, not exit_group: the filter may trap exit_group, and nobody answers yet */
+    if (l->seccomp)
+      syscall(SYS_exit, 127);
     _exit(127);
   }
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   sf_free_env(&env);
+  int reaped = 0;
+  if (pid > 0 && l->seccomp) {
+    close(execp[1]);
+    int rc = sf_take_listener(pid, &fail[2], l->seccomp);
+    if (rc == -1 && fail[1] == 0) {
+      fail[0] = 4;
+      fail[1] = errno;
+    }
+    reaped = rc == -2;
+    char c;
+    while (read(execp[0], &c, 1) < 0 && errno == EINTR) {
+    } /* EOF: exec'd, or gone */
+    close(execp[0]);
+  }
   if (pid < 0) {
-    snprintf(err, errlen, "vfork: %s", strerror(fork_errno));
-    return -1;
-  }
-  if (fail[1] != 0) {
-    waitpid(pid, NULL, 0);
-    static const char *const stage[] = {"", "joining its cgroup: ", "chdir: "};
+    if (l->seccomp) {
+      close(execp[0]);
+      close(execp[1]);
+    }
+    snprintf(err, errlen, "%s: %s", l->seccomp ? "fork" : "vfork", strerror(fork_errno));
+  } else if (fail[1] != 0) {
+    if (!reaped)
+      waitpid(pid, NULL, 0);
+    static const char *const stage[] = {"", "joining its cgroup: ", "chdir: ",
+                                        "installing the seccomp filter: ",
+                                        "taking the seccomp listener: "};
     int st = fail[0];
-    snprintf(err, errlen, "%s: %s%s", l->argv[0], stage[st >= 0 && st < 3 ? st : 0],
+    snprintf(err, errlen, "%s: %s%s", l->argv[0], stage[st >= 0 && st < 5 ? st : 0],
              strerror(fail[1]));
-    return -1;
+    pid = -1;
   }
+  if (l->seccomp)
+    munmap((void *)fail, 4096);
   return pid;
 }
 

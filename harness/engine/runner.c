@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "fs.h"
+#include "seccomp.h"
 #include "launch.h"
 #include "listening.h"
 #include "proc.h"
@@ -57,6 +58,7 @@ struct sf_active {
   struct sf_slot *slot;
   char dir[PATH_MAX], log[PATH_MAX + 8];
   pid_t pid, check_pid, peer_pid;
+  struct sf_sup *sup;     /* the seccomp backend's supervisor, or NULL */
   int out_fd, err_fd;
   struct sf_capture out, err;
   struct sf_logscan scan;
@@ -164,6 +166,20 @@ static int sf_start_peer(struct sf_active *a, char *err, size_t len)
   return 0;
 }
 
+/* A run's supervisor under the seccomp backend: its rules, its log. */
+static struct sf_sup *sf_seccomp_sup(const struct sf_runspec *s, const char *log, char *err,
+                                     size_t errlen)
+{
+  static struct sf_ruleset rs;
+  memset(&rs, 0, sizeof rs);
+  const char *text = s->rules ? s->rules : ""; /* "": the baseline, no rule */
+  if (text[0] && sf_rules_parse(text, strlen(text), "explore", &rs, err, errlen) != 0)
+    return NULL;
+  const struct sf_sup_conf conf = {.rules = &rs, .log = log, .inherit = true,
+                                   .log_all = strcmp(sf_log_level(s), "all") == 0};
+  return sf_sup_new(&conf, err, errlen);
+}
+
 static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active *act,
                     unsigned nact, const struct rlimit *nproc, struct sf_reaper *rp)
 {
@@ -211,12 +227,18 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
       ok = 0;
     }
   }
+  if (ok && s->seccomp && !(a->sup = sf_seccomp_sup(s, a->log, err, sizeof err))) {
+    snprintf(r->spawn_err, sizeof r->spawn_err, "%.400s", err);
+    ok = 0;
+  }
   if (ok) {
     struct sf_launch l = {.shim = s->shim, .argv = argv, .rules = s->rules ? s->rules : "",
                           .log = a->log, .log_level = sf_log_level(s), .inherit = 1,
                           .fd_in = null, .fd_out = outp[1], .fd_err = errp[1], .new_pgrp = 1,
                           .nproc = nproc, .cgroup_fd = cgfd, .die_with_parent = 1,
                           .tmpdir = a->dir};
+    if (a->sup) /* the supervisor holds the rules and writes the log */
+      l.shim = l.rules = l.log = l.log_level = NULL, l.seccomp = a->sup;
     pid = sf_spawn(&l, err, sizeof err);
     if (pid < 0)
       snprintf(r->spawn_err, sizeof r->spawn_err, "%.400s", err);
@@ -236,6 +258,8 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   if (pid < 0) {
     if (a->peer_pid > 0)
       sf_kill_group(a->peer_pid, SIGKILL);
+    sf_sup_free(a->sup);
+    a->sup = NULL;
     if (outp[0] >= 0)
       close(outp[0]);
     if (errp[0] >= 0)
@@ -280,6 +304,17 @@ static void sf_start_check(struct sf_active *a, long long now)
   sf_set_state(a, SF_S_CHECK, now);
 }
 
+/* SIGTERM to the program, its trapped calls answered first (sf_sup_drain says why). */
+static void sf_send_term(struct sf_active *a, bool group)
+{
+  if (a->sup)
+    sf_sup_drain(a->sup);
+  if (group)
+    sf_kill_group(a->pid, SIGTERM);
+  else
+    kill(a->pid, SIGTERM);
+}
+
 static void sf_timeout(struct sf_active *a, long long now)
 {
   a->res->timed_out = true;
@@ -288,7 +323,7 @@ static void sf_timeout(struct sf_active *a, long long now)
     sf_kill_group(a->check_pid, SIGKILL);
   if (a->peer_pid > 0 && !a->peer_done)
     sf_kill_group(a->peer_pid, SIGKILL);
-  sf_kill_group(a->pid, SIGTERM);
+  sf_send_term(a, true);
   sf_set_state(a, SF_S_KILLING, now);
 }
 
@@ -322,6 +357,8 @@ static void sf_finish(struct sf_active *a, struct sf_active *act, unsigned n,
     close(a->out_fd);
   if (a->err_fd >= 0)
     close(a->err_fd);
+  sf_sup_free(a->sup); /* the run is over: nothing is left to answer */
+  a->sup = NULL;
   sf_logscan_poll(&a->scan, a->log);
   r->exited = true;
   r->wstatus = a->wstatus;
@@ -384,7 +421,7 @@ static void sf_window_step(struct sf_active *a, long long now)
 
 static void sf_term(struct sf_active *a, long long now)
 {
-  kill(a->pid, SIGTERM);
+  sf_send_term(a, false);
   a->res->termed = true;
   a->term_t = now;
   sf_set_state(a, SF_S_TERM, now);
@@ -684,8 +721,8 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
   size_t next = 0, done = 0;
   unsigned nactive = 0;
   int rc = 0;
-  struct pollfd *pfd = calloc(2 * cap + 1, sizeof *pfd);
-  struct sf_active **owner = calloc(2 * cap + 1, sizeof *owner);
+  struct pollfd *pfd = calloc(3 * cap + 1, sizeof *pfd);
+  struct sf_active **owner = calloc(3 * cap + 1, sizeof *owner);
   if (!pfd || !owner)
     rc = -1;
   while (rc == 0 || nactive > 0) {
@@ -731,6 +768,10 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
       pfd[k++] = (struct pollfd){.fd = act[i].out_fd, .events = POLLIN};
       owner[k] = &act[i];
       pfd[k++] = (struct pollfd){.fd = act[i].err_fd, .events = POLLIN};
+      if (act[i].sup && sf_sup_fd(act[i].sup) >= 0) {
+        owner[k] = &act[i];
+        pfd[k++] = (struct pollfd){.fd = sf_sup_fd(act[i].sup), .events = POLLIN};
+      }
     }
     long long now = sf_now_ms();
     long long wait = sf_wait_ms(act, cap, now);
@@ -745,7 +786,13 @@ int sf_pool_run(struct sf_pool *pool, const struct sf_runspec *specs, struct sf_
     while (read(sf_chld_pipe[0], drain, sizeof drain) > 0) {
     }
     for (nfds_t i = 1; i < k; i++)
-      if (pfd[i].revents) {
+      if (pfd[i].revents && owner[i]->sup && pfd[i].fd == sf_sup_fd(owner[i]->sup)) {
+        /* a trapped call waits: answered now; a hang-up (no process has the filter any
+         * more) takes the listener out of the poll set */
+        if ((pfd[i].revents & POLLIN) ? sf_sup_handle(owner[i]->sup) != 0
+                                      : (pfd[i].revents & (POLLHUP | POLLERR)) != 0)
+          sf_sup_close(owner[i]->sup);
+      } else if (pfd[i].revents) {
         struct sf_active *a = owner[i];
         int *fd = pfd[i].fd == a->out_fd ? &a->out_fd : &a->err_fd;
         if (sf_capture_read(fd == &a->out_fd ? &a->out : &a->err, *fd) == 1) {

@@ -20,6 +20,7 @@
 
 struct sf_runspec {
   const char *shim;
+  bool seccomp;            /* the seccomp backend (engine/seccomp.h), not the shim */
   const char *prog;        /* resolved path */
   char *const *args;       /* ARGS templates ({port}, {tmp}) */
   size_t nargs;

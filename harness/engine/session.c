@@ -13,15 +13,17 @@
 #include "sockfault/exit.h"
 
 int sf_session_open(struct sf_session *s, const char *verb, const struct sf_report *r,
-                    unsigned jobs, volatile sig_atomic_t *stop)
+                    unsigned jobs, volatile sig_atomic_t *stop, enum sf_backend backend)
 {
-  char err[1024];
+  char err[1024], chose[PATH_MAX + 64];
   memset(s, 0, sizeof *s);
-  if (sf_check_preloadable(r->prog, err, sizeof err) != 0 ||
-      sf_find_shim(s->shim, sizeof s->shim, err, sizeof err) != 0) {
+  if (sf_backend_choose(backend, r->prog, &backend, chose, sizeof chose, err, sizeof err) != 0 ||
+      (backend == SF_BACKEND_PRELOAD && sf_find_shim(s->shim, sizeof s->shim, err, sizeof err) != 0)) {
     sf_err(verb, "%s", err);
     return SOCKFAULT_EXIT_TARGET;
   }
+  if (chose[0])
+    sf_err(verb, "%s", chose);
   unsetenv("SOCKFAULT");
   unsetenv("SOCKFAULT_FILE");
   const char *asan = getenv("ASAN_OPTIONS");
@@ -40,7 +42,7 @@ int sf_session_open(struct sf_session *s, const char *verb, const struct sf_repo
   }
   s->pool = (struct sf_pool){.tmpbase = s->base, .jobs = jobs, .stop = stop};
   s->proto = (struct sf_runspec){
-      .shim = s->shim, .prog = r->prog, .args = r->args, .nargs = r->nargs,
+      .shim = s->shim, .seccomp = backend == SF_BACKEND_SECCOMP, .prog = r->prog, .args = r->args, .nargs = r->nargs,
       .check = r->check, .peer = r->peer, .timeout_ms = r->timeout_ms,
       .term_grace_ms = r->term_grace_ms < r->timeout_ms ? r->term_grace_ms : r->timeout_ms,
       /* the baseline's checks and two more: its later occurrences */

@@ -532,10 +532,16 @@ class Run(unittest.TestCase):
 
     @unittest.skipUnless(STATIC_PROBE, "no static libc here")
     def test_static_binary_refused(self):
-        p = run_cli("run", "-e", "socket:error=EMFILE", "--", STATIC_PROBE)
+        """--backend preload refuses it; the default (auto) faults it through seccomp
+        (tests/seccomp has the rest)."""
+        p = run_cli("run", "--backend", "preload", "-e", "socket:error=EMFILE", "--",
+                    STATIC_PROBE)
         self.assertEqual(p.returncode, 5)
         self.assertIn("statically linked", p.stderr)
         self.assertEqual(p.stdout, "")
+        p = run_cli("run", "-e", "socket:error=EMFILE", "--", STATIC_PROBE)
+        self.assertEqual((p.returncode, p.stdout), (0, "failed\n"), p.stderr)
+        self.assertIn("statically linked: --backend auto chose seccomp", p.stderr)
 
     @unittest.skipUnless(os.geteuid() == 0, "needs root to give a program another owner")
     def test_setid_program_refused(self):

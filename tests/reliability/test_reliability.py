@@ -442,7 +442,7 @@ class Visibility(TmpDir):
     @unittest.skipUnless(env_path("SF_STATIC_PROBE") and env_path("SF_CLI"),
                          "no static libc here (or no sockfault command)")
     def test_explore_refuses_static_binary(self):
-        p = subprocess.run([os.environ["SF_CLI"], "explore", "-q", "--",
+        p = subprocess.run([os.environ["SF_CLI"], "explore", "-q", "--backend", "preload", "--",
                             os.environ["SF_STATIC_PROBE"]], env=clean_env(),
                            capture_output=True, text=True, timeout=T)
         self.assertEqual(p.returncode, 5, p.stderr)

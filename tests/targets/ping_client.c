@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h> /* struct timeval: musl does not bring it in with sys/socket.h */
 #include <unistd.h>
 
 int main(int argc, char **argv)

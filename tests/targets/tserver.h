@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h> /* struct timeval: musl does not bring it in with sys/socket.h */
 #include <time.h>
 #include <unistd.h>
 

@@ -1,0 +1,655 @@
+/* The seccomp backend's supervisor (seccomp.h). */
+#define _GNU_SOURCE
+#include "seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decide.h"
+#include "logfmt.h"
+#include "seccomp_target.h"
+#include "table.h"
+
+/* x86-64 has no send(2) nor recv(2): libc's send and recv are sendto and recvfrom with no
+ * address (glibc and musl alike); calls.def's other calls are system calls of their own. */
+#ifndef SYS_send
+#define SYS_send -1
+#endif
+#ifndef SYS_recv
+#define SYS_recv -1
+#endif
+/* Linux 6.6: wake the target on the supervisor's CPU at once (not in Debian 12's headers) */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+
+static const int sf_sys_of[SF_NCALLS] = {
+#define SF_CALL(name, ...) [SF_ID_##name] = SYS_##name,
+#include "calls.def"
+#undef SF_CALL
+};
+
+/* A call with no system call of its own, and the one that carries it (its address, the
+ * fifth argument, is then NULL). */
+static const struct {
+  int call, via;
+} sf_carried[] = {{SF_ID_send, SF_ID_sendto}, {SF_ID_recv, SF_ID_recvfrom}};
+
+static int sf_call_sys(int call)
+{
+  if (sf_sys_of[call] >= 0)
+    return sf_sys_of[call];
+  for (size_t i = 0; i < sizeof sf_carried / sizeof sf_carried[0]; i++)
+    if (sf_carried[i].call == call)
+      return sf_sys_of[sf_carried[i].via];
+  return -1;
+}
+
+/* The table's call a notification stands for, or -1. */
+static int sf_sys_call(int nr, const __u64 *args)
+{
+  for (int c = 0; c < SF_NCALLS; c++) {
+    if (sf_sys_of[c] != nr)
+      continue;
+    for (size_t i = 0; i < sizeof sf_carried / sizeof sf_carried[0]; i++)
+      if (sf_carried[i].via == c && args[4] == 0)
+        return sf_carried[i].call;
+    return c;
+  }
+  return -1;
+}
+
+
+#define SF_SUP_MAX_INSNS 256
+#define SF_SUP_MAX_PROCS 256
+#define SF_SUP_MAX_TIDS 1024
+
+/* A process the supervisor has seen: its counters (the rules count per process, as the
+ * shim's do), its occurrences per call for the log, a pidfd to read its fds. */
+struct sf_proc {
+  pid_t tgid;
+  int pidfd;
+  struct sf_rulestate rs;
+  uint64_t seen[SF_NCALLS];
+};
+
+struct sf_sup {
+  struct sf_sup_conf conf;
+  struct sf_ruleset rules;
+  uint64_t base_seed;
+  struct sock_filter insn[SF_SUP_MAX_INSNS];
+  unsigned short ninsn;
+  uint64_t trapped;       /* calls whose notifications are decided here */
+  pid_t root;
+  int listener;
+  int log_fd;
+  struct seccomp_notif *req;
+  struct seccomp_notif_resp *resp;
+  size_t req_size, resp_size;
+  struct sf_proc *procs[SF_SUP_MAX_PROCS];
+  unsigned nprocs;
+  struct sf_tid tids[SF_SUP_MAX_TIDS];
+  unsigned ntids, tid_next;
+  bool warned_uring;
+  unsigned long long injected;
+};
+
+/* --- the filter ----------------------------------------------------------------------------- */
+
+static int sf_emit(struct sf_sup *s, struct sock_filter f)
+{
+  if (s->ninsn >= SF_SUP_MAX_INSNS)
+    return -1;
+  s->insn[s->ninsn++] = f;
+  return 0;
+}
+
+/* if nr == k: return ret */
+static int sf_emit_case(struct sf_sup *s, int nr, uint32_t ret)
+{
+  return sf_emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 1)) ||
+         sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret));
+}
+
+/* The errno every call of this kind gets, if the filter itself can give it: nothing logged,
+ * the rules reach children, the call has its own system call and carries no other, it acts
+ * on sockets only (not read/write/close), and every rule covering it fires always. */
+static int sf_compiled_errno(const struct sf_sup *s, int call)
+{
+  if (s->conf.log || !s->conf.inherit || sf_sys_of[call] < 0 ||
+      sf_calls[call].ctx == SF_CTX_SOCKFD)
+    return 0;
+  for (size_t i = 0; i < sizeof sf_carried / sizeof sf_carried[0]; i++)
+    if (sf_carried[i].via == call)
+      return 0;
+  int err = 0;
+  for (unsigned i = 0; i < s->rules.n; i++) {
+    const struct sf_rule *r = &s->rules.rule[i];
+    if (!(r->calls & SF_CALL_BIT(call)))
+      continue;
+    int e = sf_rule_constant_errno(r, call);
+    if (e == 0)
+      return 0;
+    if (err == 0)
+      err = e; /* the first rule wins, as in sf_decide_rules */
+  }
+  return err;
+}
+
+static int sf_build_filter(struct sf_sup *s)
+{
+  uint64_t armed = 0;
+  for (unsigned i = 0; i < s->rules.n; i++)
+    armed |= s->rules.rule[i].calls;
+  uint64_t want = armed | (s->conf.log_all ? SF_ALL_CALLS : 0);
+  /* an EMFILE/ENFILE for= window gives a slot back on each close (decide.c) */
+  for (unsigned i = 0; i < s->rules.n; i++)
+    if (s->rules.rule[i].has_for && (s->rules.rule[i].err == EMFILE || s->rules.rule[i].err == ENFILE))
+      want |= sf_calls_of_kind(SF_K_CLOSEFD);
+  int compiled[SF_NCALLS];
+  for (int c = 0; c < SF_NCALLS; c++)
+    compiled[c] = (want & SF_CALL_BIT(c)) ? sf_compiled_errno(s, c) : 0;
+  s->ninsn = 0;
+  int rc = 0;
+  /* other ABIs (i386's int 0x80, x32) are let through: documented as out of reach */
+  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, arch)));
+  rc |= sf_emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
+  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof(struct seccomp_data, nr)));
+  rc |= sf_emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1));
+  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  uint64_t done_sys[8] = {0}; /* system call numbers already given a case (< 512) */
+  for (int c = 0; c < SF_NCALLS; c++)
+    if (compiled[c]) {
+      int nr = sf_sys_of[c];
+      rc |= sf_emit_case(s, nr, SECCOMP_RET_ERRNO | ((uint32_t)compiled[c] & SECCOMP_RET_DATA));
+      done_sys[nr / 64] |= UINT64_C(1) << (nr % 64);
+    }
+  s->trapped = 0;
+  for (int c = 0; c < SF_NCALLS; c++) {
+    if (!(want & SF_CALL_BIT(c)) || compiled[c])
+      continue;
+    int nr = sf_call_sys(c);
+    if (nr < 0 || nr >= 512)
+      continue;
+    s->trapped |= SF_CALL_BIT(c);
+    if (done_sys[nr / 64] & (UINT64_C(1) << (nr % 64)))
+      continue;
+    done_sys[nr / 64] |= UINT64_C(1) << (nr % 64);
+    rc |= sf_emit_case(s, nr, SECCOMP_RET_USER_NOTIF);
+  }
+  /* each process's exit, for the log's exit record (sockets left open) */
+  if (s->conf.log)
+    rc |= sf_emit_case(s, SYS_exit_group, SECCOMP_RET_USER_NOTIF);
+  /* io_uring submits socket operations no filter sees: said once, when it is set up */
+  rc |= sf_emit_case(s, SYS_io_uring_setup, SECCOMP_RET_USER_NOTIF);
+  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  return rc ? -1 : 0;
+}
+
+struct sf_sup *sf_sup_new(const struct sf_sup_conf *conf, char *err, size_t errlen)
+{
+  struct sf_sup *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  s->conf = *conf;
+  if (conf->rules)
+    s->rules = *conf->rules;
+  s->conf.rules = &s->rules;
+  s->listener = -1;
+  s->log_fd = -1;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  s->base_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+  if (sf_build_filter(s) != 0) {
+    snprintf(err, errlen, "seccomp: the filter for these rules is too long");
+    free(s);
+    return NULL;
+  }
+  struct seccomp_notif_sizes sz;
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) != 0) {
+    snprintf(err, errlen, "seccomp user notification is not available here: %s",
+             strerror(errno));
+    free(s);
+    return NULL;
+  }
+  s->req_size = sz.seccomp_notif > sizeof *s->req ? sz.seccomp_notif : sizeof *s->req;
+  s->resp_size = sz.seccomp_notif_resp > sizeof *s->resp ? sz.seccomp_notif_resp : sizeof *s->resp;
+  s->req = calloc(1, s->req_size);
+  s->resp = calloc(1, s->resp_size);
+  if (conf->log) {
+    s->log_fd = open(conf->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (s->log_fd < 0)
+      snprintf(err, errlen, "%s: %s", conf->log, strerror(errno));
+  }
+  if (!s->req || !s->resp || (conf->log && s->log_fd < 0)) {
+    if (!s->req || !s->resp)
+      snprintf(err, errlen, "out of memory");
+    sf_sup_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+int sf_sup_install(const struct sf_sup *s)
+{
+  struct sock_fprog prog = {.len = s->ninsn, .filter = (struct sock_filter *)s->insn};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return -1;
+  /* WAIT_KILLABLE_RECV (Linux 5.19): once we have read a call, a signal no longer interrupts
+   * it (a SIGTERM handler without SA_RESTART would otherwise see a trapped close fail with
+   * EINTR, the fd still open, where the real close cannot be interrupted) */
+  int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                        SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+                        &prog);
+  if (fd < 0 && errno == EINVAL)
+    fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                      &prog);
+  return fd;
+}
+
+void sf_sup_attach(struct sf_sup *s, pid_t pid, int listener)
+{
+  s->root = pid;
+  s->listener = listener;
+  /* each trapped call is a round trip between two tasks: a synchronous wake-up keeps them on
+   * one CPU (a kernel without it refuses; the calls are answered all the same) */
+  (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+}
+
+int sf_sup_fd(const struct sf_sup *s) { return s->listener; }
+
+unsigned long long sf_sup_injected(const struct sf_sup *s) { return s->injected; }
+
+/* --- the processes ---------------------------------------------------------------------------- */
+
+static pid_t sf_tgid_of(pid_t tid)
+{
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  const char *t = strstr(buf, "\nTgid:");
+  return t ? (pid_t)strtol(t + 6, NULL, 10) : -1;
+}
+
+static void sf_log_write(struct sf_sup *s, const char *b, size_t n)
+{
+  while (s->log_fd >= 0 && n > 0) {
+    ssize_t w = write(s->log_fd, b, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+static void sf_log_start(struct sf_sup *s, struct sf_proc *p, pid_t tid)
+{
+  char path[64], exe[256], stat[512], extra[900], rec[SF_LOG_RECORD_MAX];
+  snprintf(path, sizeof path, "/proc/%d/exe", (int)p->tgid);
+  ssize_t n = readlink(path, exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  long ppid = 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)p->tgid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t k = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    stat[k > 0 ? k : 0] = '\0';
+    const char *rp = strrchr(stat, ')');
+    if (rp)
+      sscanf(rp + 1, " %*c %ld", &ppid);
+  }
+  sf_logfmt_start(extra, sizeof extra, ppid, exe, &p->rs);
+  sf_log_write(s, rec, sf_logfmt_event(p->tgid, tid, "start", extra, rec));
+}
+
+static struct sf_proc *sf_proc_of(struct sf_sup *s, pid_t tid)
+{
+  pid_t tgid = -1;
+  for (unsigned i = 0; i < s->ntids; i++)
+    if (s->tids[i].tid == tid)
+      tgid = s->tids[i].tgid;
+  if (tgid < 0) {
+    tgid = sf_tgid_of(tid);
+    if (tgid < 0)
+      return NULL;
+    unsigned slot = s->ntids < SF_SUP_MAX_TIDS ? s->ntids++ : s->tid_next++ % SF_SUP_MAX_TIDS;
+    s->tids[slot] = (struct sf_tid){.tid = tid, .tgid = tgid};
+  }
+  for (unsigned i = 0; i < s->nprocs; i++)
+    if (s->procs[i]->tgid == tgid)
+      return s->procs[i];
+  if (s->nprocs == SF_SUP_MAX_PROCS)
+    return NULL;
+  struct sf_proc *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  p->tgid = tgid;
+  p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+  /* --no-inherit: only the root process is faulted */
+  if (s->conf.inherit || tgid == s->root)
+    p->rs.rules = s->rules;
+  sf_rulestate_seed(&p->rs, s->base_seed);
+  s->procs[s->nprocs++] = p;
+  if (s->log_fd >= 0)
+    sf_log_start(s, p, tid);
+  return p;
+}
+
+static void sf_proc_drop(struct sf_sup *s, struct sf_proc *p)
+{
+  for (unsigned i = 0; i < s->ntids;)
+    if (s->tids[i].tgid == p->tgid)
+      s->tids[i] = s->tids[--s->ntids];
+    else
+      i++;
+  for (unsigned i = 0; i < s->nprocs; i++)
+    if (s->procs[i] == p) {
+      s->procs[i] = s->procs[--s->nprocs];
+      break;
+    }
+  if (p->pidfd >= 0)
+    close(p->pidfd);
+  free(p);
+}
+
+/* Sockets open in a process, from /proc/PID/fd (the shim's exit record counts the same). */
+static int sf_count_sockets(pid_t tgid)
+{
+  char path[64], link[64], target[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)tgid);
+  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return -1;
+  int count = 0;
+  char buf[4096];
+  for (int rounds = 0; rounds < 100000; rounds++) {
+    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    for (long off = 0; off < n;) {
+      const char *name = buf + off + 19; /* d_name in struct linux_dirent64 */
+      unsigned short reclen;
+      memcpy(&reclen, buf + off + 16, sizeof reclen);
+      off += reclen;
+      if (name[0] < '0' || name[0] > '9')
+        continue;
+      snprintf(link, sizeof link, "%s", name);
+      ssize_t l = readlinkat(dfd, link, target, sizeof target - 1);
+      if (l > 7 && memcmp(target, "socket:", 7) == 0)
+        count++;
+
+    }
+  }
+  close(dfd);
+  return count;
+}
+
+
+static int sf_respond(struct sf_sup *s, long val, int err, bool cont)
+{
+  memset(s->resp, 0, s->resp_size);
+  s->resp->id = s->req->id;
+  s->resp->val = val;
+  s->resp->error = err ? -err : 0;
+  s->resp->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+  if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, s->resp) != 0 && errno != ENOENT)
+    return -1; /* ENOENT: the call was interrupted (a signal, the target killed) */
+  return 0;
+}
+
+/* Linux releases the fd even when close fails, and the shim's injected close closes too: here
+ * the socket is released by putting /dev/null in its place in the target (ADDFD with SETFD);
+ * the number stays taken, as no call frees a number in another process. */
+static void sf_close_anyway(struct sf_sup *s, int fd)
+{
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0)
+    return;
+  struct seccomp_notif_addfd add = {.id = s->req->id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
+                                    .srcfd = (__u32)null, .newfd = (__u32)fd};
+  (void)ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  close(null);
+}
+
+static void sf_on_exit(struct sf_sup *s)
+{
+  struct sf_proc *p = sf_proc_of(s, (pid_t)s->req->pid);
+  if (p && s->log_fd >= 0) {
+    char extra[200], rec[SF_LOG_RECORD_MAX];
+    snprintf(extra, sizeof extra, "\"sockets\":%d,\"injected\":%llu", sf_count_sockets(p->tgid),
+             (unsigned long long)atomic_load(&p->rs.injected));
+    sf_log_write(s, rec, sf_logfmt_event(p->tgid, s->req->pid, "exit", extra, rec));
+  }
+  if (p)
+    sf_proc_drop(s, p);
+}
+
+int sf_sup_handle(struct sf_sup *s)
+{
+  memset(s->req, 0, s->req_size);
+  if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, s->req) != 0) {
+    if (errno == EINTR || errno == ENOENT)
+      return 0; /* interrupted, or the target went away before we read it */
+    return -1;
+  }
+  const int nr = s->req->data.nr;
+  if (nr == SYS_exit_group) {
+    sf_on_exit(s);
+    return sf_respond(s, 0, 0, true);
+  }
+  if (nr == SYS_io_uring_setup) {
+    if (!s->warned_uring)
+      fprintf(stderr, "sockfault: warning: process %d sets up io_uring: socket operations "
+                      "submitted through it are out of reach of the seccomp backend\n",
+              (int)s->req->pid);
+    s->warned_uring = true;
+    return sf_respond(s, 0, 0, true);
+  }
+  const __u64 *a = s->req->data.args;
+  const int call = sf_sys_call(nr, a);
+  struct sf_proc *p = call >= 0 && (s->trapped & SF_CALL_BIT(call)) ? sf_proc_of(s, (pid_t)s->req->pid) : NULL;
+  if (!p)
+    return sf_respond(s, 0, 0, true); /* trapped for another call sharing its system call */
+  struct sf_target t = {.listener = s->listener, .req = s->req, .tgid = p->tgid, .pidfd = p->pidfd,
+                       .tids = s->tids, .ntids = s->ntids, .dup = -1};
+  struct sf_ctx c = {.call = call, .fd = -1, .family = -1, .type = -1, .port = -1, .peer = -1,
+                     .site = (const void *)(uintptr_t)s->req->data.instruction_pointer,
+                     .backend = &t};
+  struct sockaddr_storage ss;
+  switch (sf_calls[call].ctx) {
+  case SF_CTX_NEW:
+    c.family = (int)a[0];
+    c.type = (int)a[1] & 0xf;
+    break;
+  case SF_CTX_ADDR:
+    c.fd = (int)a[0];
+    sf_read_addr(&c, &ss);
+    break;
+  case SF_CTX_FD:
+  case SF_CTX_SOCKFD:
+    c.fd = (int)a[0];
+    break;
+  }
+  c.flags = sf_msg_flags(call, a);
+  struct stat st;
+  if (sf_calls[call].ctx == SF_CTX_SOCKFD &&
+      (sf_target_fd(&c) < 0 || fstat(t.dup, &st) != 0 || !S_ISSOCK(st.st_mode))) {
+    if (t.dup >= 0)
+      close(t.dup);
+    return sf_respond(s, 0, 0, true); /* not a socket: not intercepted, as in the shim */
+  }
+  const bool logging = s->log_fd >= 0;
+  const uint64_t n = ++p->seen[call];
+  if (logging && s->conf.log_all) {
+    sf_ctx_fill_kind(&c, &sf_sup_ops);
+    sf_ctx_fill_ports(&c, &sf_sup_ops);
+  }
+  int rule = -1;
+  int inject = sf_decide_rules(&p->rs, &c, &sf_sup_ops, &rule);
+  struct sf_logrec rec = {.pid = p->tgid, .tid = s->req->pid, .ctx = &c, .n = n, .rule = rule,
+                          .fired = sf_logfmt_fired(&p->rs, rule)};
+  long val = 0;
+  bool cont = true;
+  if (inject && c.start_real)
+    inject = sf_sup_start_connect(&c, (socklen_t)a[2], inject);
+  if (inject) {
+    s->injected++;
+    if (call == SF_ID_close)
+      sf_close_anyway(s, c.fd);
+    sf_sup_sigpipe(&c, inject);
+    rec.have_ret = true;
+    rec.ret = (long)sf_calls[call].fail;
+    rec.err = inject;
+    cont = false;
+  } else if (sf_calls[call].kind & SF_K_CLOSEFD) {
+    sf_rulestate_slot_freed(&p->rs); /* its result is not seen: taken as a success */
+  } else if (call == SF_ID_listen && sf_target_fd(&c) >= 0) {
+    /* listen is done here, on the target's own socket, so that its result is known (the log
+     * says when a server is ready); every other call continues unseen */
+    rec.have_ret = true;
+    rec.ret = listen(t.dup, (int)a[1]);
+    rec.err = rec.ret < 0 ? errno : 0;
+    val = rec.ret;
+    inject = rec.err;
+    cont = false;
+  }
+  if (logging && (s->conf.log_all || rule >= 0) && !(rule >= 0 && c.quiet)) {
+    if (!s->conf.log_all) {
+      sf_ctx_fill_kind(&c, &sf_sup_ops);
+      sf_ctx_fill_ports(&c, &sf_sup_ops);
+    }
+    char buf[SF_LOG_RECORD_MAX];
+    rec.site = sf_sup_site(&c);
+    sf_log_write(s, buf, sf_logfmt_call(&rec, buf));
+  }
+  /* our copy of the socket goes before the answer: a close must leave no reference behind */
+  if (t.dup >= 0)
+    close(t.dup);
+  return sf_respond(s, val, cont ? 0 : inject, cont);
+}
+
+static volatile sig_atomic_t sf_sup_chld;
+static void sf_sup_on_chld(int sig) { (void)sig, sf_sup_chld = 1; }
+
+int sf_sup_serve(struct sf_sup *s, pid_t pid, int *status)
+{
+  /* SIGCHLD is let in only while waiting (ppoll): a child's end is seen at once, and the
+   * reaping costs nothing on the way of each trapped call */
+  struct sigaction sa = {.sa_handler = sf_sup_on_chld, .sa_flags = SA_NOCLDSTOP}, old_sa;
+  sigemptyset(&sa.sa_mask);
+  sigset_t chld, old_mask;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &old_mask);
+  sigaction(SIGCHLD, &sa, &old_sa);
+  sigset_t wait_mask = old_mask;
+  sigdelset(&wait_mask, SIGCHLD);
+  bool root_done = false;
+  int rc = 0;
+  sf_sup_chld = 1;
+  for (;;) {
+    if (sf_sup_chld) {
+      sf_sup_chld = 0;
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        if (w == pid) {
+          *status = st;
+          root_done = true;
+        }
+      if (w < 0 && errno == ECHILD) {
+        rc = root_done ? 0 : -1; /* nobody left who has the filter */
+        break;
+      }
+    }
+    struct pollfd pf = {.fd = s->listener, .events = POLLIN};
+    struct timespec tick = {0, 200 * 1000 * 1000}; /* a lost SIGCHLD is seen soon anyway */
+    int pr = ppoll(&pf, s->listener >= 0 ? 1 : 0, &tick, &wait_mask);
+    if (pr < 0 && errno != EINTR) {
+      rc = -1;
+      break;
+    }
+    if (pr == 0)
+      sf_sup_chld = 1;
+    if (pr > 0 && (pf.revents & POLLIN) && sf_sup_handle(s) != 0) {
+      rc = -1;
+      break;
+    }
+    if (pr > 0 && !(pf.revents & POLLIN) && (pf.revents & (POLLHUP | POLLERR)))
+      sf_sup_close(s); /* no process has the filter: only the reaping is left */
+  }
+  sigaction(SIGCHLD, &old_sa, NULL);
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  return rc;
+}
+
+void sf_sup_drain(struct sf_sup *s)
+{
+  for (int i = 0; i < 256 && s->listener >= 0; i++) {
+    struct pollfd pf = {.fd = s->listener, .events = POLLIN};
+    if (poll(&pf, 1, 0) != 1 || !(pf.revents & POLLIN) || sf_sup_handle(s) != 0)
+      return;
+  }
+}
+
+void sf_sup_close(struct sf_sup *s)
+{
+  if (s->listener >= 0)
+    close(s->listener);
+  s->listener = -1;
+}
+
+void sf_sup_free(struct sf_sup *s)
+{
+  if (!s)
+    return;
+  if (s->listener >= 0)
+    close(s->listener);
+  if (s->log_fd >= 0)
+    close(s->log_fd);
+  while (s->nprocs > 0)
+    sf_proc_drop(s, s->procs[0]);
+  free(s->req);
+  free(s->resp);
+  free(s);
+}

@@ -76,21 +76,24 @@ static int sf_cmp_ino(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Whether one of the sorted inodes is listening in pid's network namespace. */
+/* Whether one of the sorted inodes is ready in pid's network namespace: a TCP socket
+ * listening, a UDP socket bound to a port and connected to none (as the log counts a
+ * datagram socket's bind: a UDP server never listens), an AF_UNIX socket listening. */
 static bool sf_listed_listening(pid_t pid, const unsigned long *ino, size_t n)
 {
-  static const char *const tables[3] = {"tcp", "tcp6", "unix"};
-  for (int t = 0; t < 3; t++) {
+  static const char *const tables[5] = {"tcp", "tcp6", "udp", "udp6", "unix"};
+  for (int t = 0; t < 5; t++) {
     char path[64], line[512];
     snprintf(path, sizeof path, "/proc/%d/net/%s", (int)pid, tables[t]);
     FILE *f = fopen(path, "re");
     bool found = false;
     while (f && !found && fgets(line, sizeof line, f)) {
       unsigned long i, flags;
-      unsigned st;
-      if (t < 2)
-        found = sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x "
-                       "%*x %*u %*u %lu", &st, &i) == 2 && st == 0x0A; /* 0A: TCP_LISTEN */
+      unsigned st, lport, rport;
+      if (t < 4)
+        found = sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x "
+                       "%*x %*u %*u %lu", &lport, &rport, &st, &i) == 4 &&
+                (t < 2 ? st == 0x0A /* TCP_LISTEN */ : lport != 0 && rport == 0);
       else
         found = sscanf(line, "%*[0-9A-Fa-f]: %*x %*x %lx %*x %*x %lu", &flags, &i) == 2 &&
                 (flags & SF_ACCEPTCON);

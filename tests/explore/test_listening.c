@@ -1,7 +1,8 @@
 /* Readiness without the log (harness/engine/listening.c): sf_tree_listening says a run's
  * process tree listens when, and only when, one of its processes holds a listening socket.
  * The tree is a child that holds nothing and a grandchild that, step by step on our cue,
- * binds a TCP socket (not yet listening), listens on it, closes it, and listens on an
+ * binds a TCP socket (not yet listening), listens on it, closes it, binds a UDP socket (a UDP
+ * server is ready once bound), connects it (a client's), closes it, and listens on an
  * AF_UNIX socket; meanwhile this process listens itself (outside the tree: never counted).
  * Walked from the root's children files, and through a cgroup directory that cannot be read
  * (the walk is the fallback). */
@@ -23,7 +24,7 @@ static int cue[2], ack[2];
 
 static void grandchild(void)
 {
-  int tcp = socket(AF_INET, SOCK_STREAM, 0), unx = -1;
+  int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = -1, unx = -1;
   struct sockaddr_in a = {.sin_family = AF_INET};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   char step;
@@ -34,6 +35,17 @@ static void grandchild(void)
       (void)!listen(tcp, 1);
     else if (step == 'c')
       close(tcp);
+    else if (step == 'g')
+      udp = socket(AF_INET6, SOCK_DGRAM, 0);
+    else if (step == 'd') {
+      struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+      (void)!bind(udp, (struct sockaddr *)&a6, sizeof a6);
+    } else if (step == 'k') { /* connected to a peer: a client's socket, not a server's */
+      struct sockaddr_in6 p6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+                                .sin6_port = htons(9)};
+      (void)!connect(udp, (struct sockaddr *)&p6, sizeof p6);
+    } else if (step == 'e')
+      close(udp);
     else if (step == 'u') {
       struct sockaddr_un u = {.sun_family = AF_UNIX};
       snprintf(u.sun_path + 1, sizeof u.sun_path - 1, "sf-test-listening-%d", (int)getpid());
@@ -84,6 +96,10 @@ int main(void)
   CHECK(!step(root, 'b'));   /* bound, not listening */
   CHECK(step(root, 'l'));    /* listening, in the grandchild */
   CHECK(!step(root, 'c'));   /* closed again */
+  CHECK(!step(root, 'g'));   /* a UDP socket (v6), unbound */
+  CHECK(step(root, 'd'));    /* bound: a UDP server is ready */
+  CHECK(!step(root, 'k'));   /* connected to a peer: a client */
+  CHECK(!step(root, 'e'));   /* closed */
   CHECK(step(root, 'u'));    /* AF_UNIX listening */
   close(cue[1]);
   int st;

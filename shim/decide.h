@@ -26,6 +26,8 @@ struct sf_ctx {
   bool have_kind, have_ports;
   const void *site;           /* return address in the caller (shim), or the
                                * instruction pointer (seccomp) */
+  const void *frame;          /* the calling function's frame pointer (shim; caller.h), or
+                               * NULL */
   const int *sv;              /* socketpair's fds */
   void *backend;              /* the backend's own context (the supervisor's target) */
   int flags;                  /* MSG_* flags of the send and receive calls, else 0 */

@@ -218,7 +218,13 @@ void sf_init(void)
   }
 
   const char *level = getenv("SOCKFAULT_LOG_LEVEL");
+  const char *context = getenv("SOCKFAULT_LOG_CONTEXT");
   const char *log = getenv("SOCKFAULT_LOG");
+  if (context && strcmp(context, "1") != 0 && strcmp(context, "2") != 0) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "SOCKFAULT_LOG_CONTEXT=%.100s: expected 1 or 2", context);
+    sf_rules_die(msg);
+  }
   enum sf_log_level lv = SF_LOG_ALL;
   const int all = level ? sf_log_level_parse(level) : 1;
   if (all < 0) {
@@ -238,9 +244,13 @@ void sf_init(void)
       sf_rules_die(msg);
     }
     sf_g.log_level = lv;
+    sf_g.log_context = context && strcmp(context, "2") == 0 ? 2 : 1;
     sf_absolute_env(1, "SOCKFAULT_LOG", log);
-  } else if (level) {
-    sf_note("warning: SOCKFAULT_LOG_LEVEL has no effect without SOCKFAULT_LOG", NULL, NULL);
+  } else {
+    if (level)
+      sf_note("warning: SOCKFAULT_LOG_LEVEL has no effect without SOCKFAULT_LOG", NULL, NULL);
+    if (context)
+      sf_note("warning: SOCKFAULT_LOG_CONTEXT has no effect without SOCKFAULT_LOG", NULL, NULL);
   }
   pthread_atfork(NULL, NULL, sf_after_fork_child);
   sf_arm();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "logfmt.h"
+#include "caller.h"
 #include "site.h"
 #include "state.h"
 
@@ -257,9 +258,11 @@ void sf_log_call(const struct sf_record *rec)
 {
   int pid, tid;
   sf_log_ids(&pid, &tid);
-  char site[160], buf[SF_LOG_RECORD_MAX];
+  char site[160], caller[160], buf[SF_LOG_RECORD_MAX];
   const char *sym = NULL;
   sf_site_format(rec->ctx->site, site, sizeof site, &sym);
+  if (sf_g.log_context == 2)
+    sf_caller_format(rec->ctx->frame, caller, sizeof caller);
   const struct sf_logrec r = {
       .pid = pid,
       .tid = tid,
@@ -271,6 +274,7 @@ void sf_log_call(const struct sf_record *rec)
       .rule = rec->rule,
       .fired = sf_logfmt_fired(&sf_g.rs, rec->rule),
       .site = site,
+      .caller = sf_g.log_context == 2 ? caller : NULL,
       .sym = sym,
   };
   sf_log_emit(buf, sf_logfmt_call(&r, buf));

@@ -232,6 +232,10 @@ size_t sf_logfmt_call(const struct sf_logrec *r, char *buf)
   }
   sf_b_key(&o, "site");
   sf_b_str(&o, r->site ? r->site : "?");
+  if (r->caller) {
+    sf_b_key(&o, "caller");
+    sf_b_str(&o, r->caller);
+  }
   if (r->sym) {
     sf_b_key(&o, "sym");
     sf_b_str(&o, r->sym);

@@ -22,6 +22,8 @@ struct sf_logrec {
   int rule;         /* injecting rule, -1 if none */
   long long fired;  /* a for= rule's injections so far (its records are thinned out), or -1 */
   const char *site; /* MODULE+0xOFFSET */
+  const char *caller; /* the site's caller, MODULE+0xOFFSET or "?" (SOCKFAULT_LOG_CONTEXT=2),
+                       * or NULL: not logged */
   const char *sym;  /* nearest symbol, or NULL */
 };
 

@@ -51,6 +51,7 @@ struct sf_state {
   char log_path[4096];                   /* absolute: reopened when the program closed it */
   _Atomic int log_reopens;
   enum sf_log_level log_level;
+  int log_context;                       /* SOCKFAULT_LOG_CONTEXT: 2 logs each site's caller */
   dev_t log_dev;
   ino_t log_ino;
   _Atomic bool log_broken;

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "caller.h"
 #include "state.h"
 
 int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags);
@@ -121,7 +122,8 @@ static void sf_leave(struct sf_ctx *c, long ret, int err, int rule, uint64_t n)
                                                             SF_UNPAREN params)             \
   {                                                                                        \
     struct sf_ctx c = {.call = SF_ID_##name, .fd = -1, .family = -1, .type = -1,          \
-                       .port = -1, .peer = -1, .site = site_};                             \
+                       .port = -1, .peer = -1, .site = site_,                              \
+                       .frame = SF_CALLER_FRAME(site_)};                                   \
     ctx;                                                                                   \
     int rule_;                                                                             \
     uint64_t n_ = 0;                                                                       \

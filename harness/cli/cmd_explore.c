@@ -63,6 +63,9 @@ static const char sf_explore_help[] =
     "                       schedule minimised (not with --depth 2)\n"
     "  --max-faults K       faults per schedule with --search, 2 to 4 (default 3)\n"
     "  --seed N             the search's choices among equals (default 0)\n"
+    "  --context 1|2        the search's call site: 1 the call's return address (default),\n"
+    "                       2 that and its caller's, so a helper used by two paths is two\n"
+    "                       sites (needs frame pointers in the program; docs/explore.md)\n"
     "  --timeout SECS       per run, default 10 (a run past it is a hang)\n"
     "  --jobs N             runs at once, default: the number of CPUs\n"
     "  --shard I/N|auto     run the I-th of N deterministic slices (see 'sockfault merge');\n"
@@ -255,7 +258,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
 {
   enum { O_CHECK = 256, O_CALLS, O_ERRNOS, O_MAX, O_SITE, O_DEPTH, O_BUDGET, O_TIMEOUT,
          O_JOBS, O_SHARD, O_FAILON, O_STATUS, O_JSON, O_JUNIT, O_HTML, O_REQUIRE, O_PROGRESS,
-         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE, O_SEARCH, O_MAXF, O_SEED,
+         O_KINDS, O_WINDOW, O_CHECKS, O_SERVER, O_GRACE, O_SEARCH, O_MAXF, O_SEED, O_CONTEXT,
          O_FORCE, O_BACKEND };
   static const struct option opts[] = {
       {"check", required_argument, NULL, O_CHECK},   {"calls", required_argument, NULL, O_CALLS},
@@ -273,6 +276,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       {"search", required_argument, NULL, O_SEARCH},
       {"max-faults", required_argument, NULL, O_MAXF},
       {"seed", required_argument, NULL, O_SEED},
+      {"context", required_argument, NULL, O_CONTEXT},
       {"kinds", required_argument, NULL, O_KINDS},   {"window", required_argument, NULL, O_WINDOW},
       {"checks", required_argument, NULL, O_CHECKS},
       {"server", required_argument, NULL, O_SERVER},
@@ -369,6 +373,7 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
       bad = sf_parse_uint("--seed", optarg, 0, 4000000000u, &u);
       r->seed = u;
       break;
+    case O_CONTEXT: bad = sf_parse_uint("--context", optarg, 1, 2, &r->context); break;
     case O_KINDS:
       if (sf_kinds_parse(optarg, &r->kinds, err, sizeof err) != 0) {
         sf_opt_err("explore", "--kinds '%s': %s", optarg, err);
@@ -396,6 +401,11 @@ static int sf_options(int argc, char **argv, struct sf_explore *x, struct sf_xop
     optind++;
   if (optind >= argc) {
     sf_opt_err("explore", "no program given (sockfault explore [OPTIONS] -- PROG [ARGS...])");
+    return SOCKFAULT_EXIT_USAGE;
+  }
+  if (r->context > 1 && !r->search) {
+    sf_opt_err("explore", "--context %u: only the search (--search N) tells sites by their "
+               "caller", r->context);
     return SOCKFAULT_EXIT_USAGE;
   }
   if (r->search && r->depth > 1) {

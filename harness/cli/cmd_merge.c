@@ -56,7 +56,8 @@ static const char *sf_mismatch(const struct sf_report *a, const struct sf_report
       a->window_ms != b->window_ms || a->kinds != b->kinds || a->checks != b->checks ||
       a->term_grace_ms != b->term_grace_ms ||
       a->expect_status != b->expect_status || a->fail_on != b->fail_on ||
-      a->search != b->search || a->max_faults != b->max_faults || a->seed != b->seed)
+      a->search != b->search || a->max_faults != b->max_faults || a->seed != b->seed ||
+      a->context != b->context)
     return "different explore options";
   if (a->shard_n != b->shard_n)
     return "a different shard count";

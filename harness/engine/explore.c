@@ -137,6 +137,9 @@ static const char *sf_baseline_problem(const struct sf_report *r, const struct s
   else if (r->peer && b->peer_status != 0)
     snprintf(buf, len, "the --server peer %s against the unfaulted client",
              b->peer_killed ? "never ended (killed)" : "failed");
+  else if (r->context > 1 && b->ncalls && !b->calls[0].caller[0])
+    snprintf(buf, len, "--context 2, but the shim logged no caller of a call site "
+             "(SOCKFAULT_LOG_CONTEXT=2 not understood: an older libsockfault.so?)");
   else if (!r->check && WIFSIGNALED(b->wstatus))
     snprintf(buf, len, "killed by %s", sf_signal_name(WTERMSIG(b->wstatus), sig, sizeof sig));
   else if (!r->check && WEXITSTATUS(b->wstatus) != r->expect_status)

@@ -332,6 +332,7 @@ int sf_explore_timeline(struct sf_report *r, const struct sf_logcall *calls, siz
     t->ret = c->ret;
     t->err = c->failed ? c->err : 0;
     snprintf(t->site, sizeof t->site, "%s", c->site);
+    snprintf(t->caller, sizeof t->caller, "%s", c->caller);
   }
   b->ntimeline = n;
   return 0;

@@ -357,6 +357,7 @@ static int sf_build_env(const struct sf_launch *l, struct sf_env *e)
   set[SF_E_SOCKFAULT_FILE] = l->rules_file;
   set[SF_E_SOCKFAULT_LOG] = l->log;
   set[SF_E_SOCKFAULT_LOG_LEVEL] = l->log_level;
+  set[SF_E_SOCKFAULT_LOG_CONTEXT] = l->log_context;
   set[SF_E_SOCKFAULT_INHERIT] = l->inherit < 0 ? NULL : l->inherit ? "1" : "0";
   size_t n = 0;
   while (environ[n])

@@ -18,6 +18,7 @@ struct sf_launch {
   const char *rules_file; /* SOCKFAULT_FILE, or NULL to leave the environment's ("": unset) */
   const char *log;        /* SOCKFAULT_LOG, or NULL */
   const char *log_level;  /* SOCKFAULT_LOG_LEVEL, or NULL */
+  const char *log_context;/* SOCKFAULT_LOG_CONTEXT, or NULL */
   int inherit;            /* SOCKFAULT_INHERIT: -1 leave, 0 or 1 */
   int fd_in, fd_out, fd_err; /* dup'd onto 0, 1, 2 in the child; -1 to inherit */
   int new_pgrp;           /* put the child in its own process group */

@@ -234,6 +234,7 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
   if (ok) {
     struct sf_launch l = {.shim = s->shim, .argv = argv, .rules = s->rules ? s->rules : "",
                           .log = a->log, .log_level = sf_log_level(s), .inherit = 1,
+                          .log_context = s->context > 1 ? "2" : NULL,
                           .fd_in = null, .fd_out = outp[1], .fd_err = errp[1], .new_pgrp = 1,
                           .nproc = nproc, .cgroup_fd = cgfd, .die_with_parent = 1,
                           .tmpdir = a->dir};

@@ -38,6 +38,7 @@ struct sf_runspec {
   long long window_ms;     /* > 0: a sustained fault (rule 0) lasting this long: measured
                             * while it lasts, and a server checked until it serves again */
   bool keep_calls;         /* keep the log's call records (baseline, pair selection) */
+  unsigned context;        /* 2: the log names each call site's caller too (--context 2) */
   bool echo;               /* copy the program's output to ours as it comes (replay) */
 };
 

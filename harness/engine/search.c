@@ -83,9 +83,14 @@ static uint64_t sf_fnv(uint64_t h, const void *p, size_t n)
   return h;
 }
 
-static uint64_t sf_site_key(const char *site, int call)
+/* A call site's identity: its return address, and with --context 2 its caller's too (the
+ * caller is "" otherwise), so that one helper called from two paths is two sites. */
+static uint64_t sf_site_key(const char *site, const char *caller, int call)
 {
-  return sf_mix(sf_fnv(UINT64_C(0xcbf29ce484222325), site, strlen(site)) ^ (uint64_t)call);
+  uint64_t h = sf_fnv(UINT64_C(0xcbf29ce484222325), site, strlen(site));
+  if (caller[0])
+    h = sf_fnv(h ^ '<', caller, strlen(caller));
+  return sf_mix(h ^ (uint64_t)call);
 }
 
 /* The same schedule in any order of its faults hashes the same. */
@@ -128,6 +133,12 @@ struct sf_search {
   size_t nfound, capfound;
   unsigned runs, minimise_runs, kept, findings;
 };
+
+/* The caller that counts in a site's identity: "" unless --context 2. */
+static const char *sf_caller(const struct sf_search *s, const char *caller)
+{
+  return s->x->rep.context > 1 ? caller : "";
+}
 
 /* Room for one more element in *arr (n used of *cap, each size bytes). 0, or -1. */
 static int sf_room(void *arr, size_t n, size_t *cap, size_t size)
@@ -184,7 +195,8 @@ struct sf_walk {
 /* The edge from the process's previous call to this one, or 0 past 64 processes. A call
  * failed by the schedule counts as the call it was (its errno is the schedule's doing):
  * only what the program did next is its path. */
-static uint64_t sf_step(struct sf_walk *w, int pid, const char *site, int call, int result)
+static uint64_t sf_step(struct sf_walk *w, int pid, const char *site, const char *caller,
+                        int call, int result)
 {
   unsigned k = 0;
   while (k < w->npids && w->pids[k] != pid)
@@ -195,7 +207,7 @@ static uint64_t sf_step(struct sf_walk *w, int pid, const char *site, int call, 
     w->pids[w->npids] = pid;
     w->prev[w->npids++] = 0;
   }
-  uint64_t t = sf_site_key(site, call) ^ sf_mix((uint64_t)(unsigned)result);
+  uint64_t t = sf_site_key(site, caller, call) ^ sf_mix((uint64_t)(unsigned)result);
   uint64_t edge = sf_mix(w->prev[k] * 31 + t);
   w->prev[k] = t;
   return edge ? edge : 1;
@@ -230,7 +242,7 @@ static long sf_signature(struct sf_search *s, const struct sf_logcall *c, size_t
   long fresh = 0;
   uint64_t sig = 0;
   for (size_t j = 0; j < n; j++) {
-    uint64_t edge = sf_step(&w, c[j].pid, c[j].site, c[j].call,
+    uint64_t edge = sf_step(&w, c[j].pid, c[j].site, sf_caller(s, c[j].caller), c[j].call,
                             c[j].failed && !c[j].injected ? c[j].err : 0);
     if (!edge)
       continue;
@@ -303,7 +315,7 @@ static int sf_extend(struct sf_search *s, const struct sf_sched *sc, unsigned ro
       if (sf_has_fault(sc, f.call, f.when, f.site))
         continue;
       dist++;
-      uint64_t key = sf_site_key(k->site, k->call);
+      uint64_t key = sf_site_key(k->site, sf_caller(s, k->caller), k->call);
       int again = sf_hset_add(&seen, key);
       if (again < 0) {
         free(seen.v);
@@ -417,20 +429,21 @@ static int sf_same_fault(const struct sf_fault *a, const struct sf_fault *b)
 
 /* Where the faults of min (a part of sc) hit in sc's run r: their call sites, as one key.
  * Two findings that fail the same sites are one bug met at another turn of a loop. */
-static uint64_t sf_where(const struct sf_sched *sc, const struct sf_sched *min,
-                         const struct sf_runres *r)
+static uint64_t sf_where(const struct sf_search *s, const struct sf_sched *sc,
+                         const struct sf_sched *min, const struct sf_runres *r)
 {
   uint64_t key = min->n;
   for (unsigned i = 0; i < min->n; i++) {
-    const char *site = "";
+    const char *site = "", *caller = "";
     for (unsigned k = 0; k < sc->n; k++)
       if (sf_same_fault(&sc->f[k], &min->f[i]))
         for (size_t j = 0; r->calls && j < r->ncalls; j++)
           if (r->calls[j].injected && r->calls[j].rule == (int)k) {
             site = r->calls[j].site;
+            caller = sf_caller(s, r->calls[j].caller);
             break;
           }
-    key += sf_mix(sf_site_key(site, min->f[i].call));
+    key += sf_mix(sf_site_key(site, caller, min->f[i].call));
   }
   return sf_mix(key);
 }
@@ -450,7 +463,7 @@ static int sf_finding(struct sf_search *s, const struct sf_sched *sc, unsigned r
   if (runs < 0)
     return -1;
   s->minimise_runs += (unsigned)runs;
-  uint64_t where = sf_where(sc, &min, r);
+  uint64_t where = sf_where(s, sc, &min, r);
   for (size_t i = 0; i < s->nfound; i++)
     if (s->found[i].cls == p->cls &&
         ((s->found[i].s.n == min.n && sf_subset(&min, &s->found[i].s)) ||
@@ -517,8 +530,10 @@ int sf_search(struct sf_search_io *io, const struct sf_runres *singles, size_t n
   struct sf_walk w = {.npids = 0};
   for (size_t i = 0; i < bl->ntimeline; i++) {
     const struct sf_tcall *t = &bl->timeline[i];
-    uint64_t edge = sf_step(&w, (int)t->proc, t->site, t->call, t->ret == -1 ? t->err : 0);
-    if (sf_hset_add(&s.base, sf_site_key(t->site, t->call)) < 0 ||
+    const char *caller = sf_caller(&s, t->caller);
+    uint64_t edge = sf_step(&w, (int)t->proc, t->site, caller, t->call,
+                            t->ret == -1 ? t->err : 0);
+    if (sf_hset_add(&s.base, sf_site_key(t->site, caller, t->call)) < 0 ||
         (edge && sf_edge_add(&s, edge, 0) < 0))
       goto out;
   }

@@ -24,6 +24,13 @@ int sf_session_open(struct sf_session *s, const char *verb, const struct sf_repo
   }
   if (chose[0])
     sf_err(verb, "%s", chose);
+  if (r->context > 1 && backend == SF_BACKEND_SECCOMP) {
+    /* a trapped system call shows its instruction pointer (in libc), not the program's
+     * frames: there is no caller to read */
+    sf_err(verb, "--context 2 needs the preload backend: the seccomp backend cannot see a call "
+           "site's caller");
+    return SOCKFAULT_EXIT_TARGET;
+  }
   unsetenv("SOCKFAULT");
   unsetenv("SOCKFAULT_FILE");
   const char *asan = getenv("ASAN_OPTIONS");
@@ -46,7 +53,7 @@ int sf_session_open(struct sf_session *s, const char *verb, const struct sf_repo
       .check = r->check, .peer = r->peer, .timeout_ms = r->timeout_ms,
       .term_grace_ms = r->term_grace_ms < r->timeout_ms ? r->term_grace_ms : r->timeout_ms,
       /* the baseline's checks and two more: its later occurrences */
-      .pre_checks = r->checks + 2};
+      .pre_checks = r->checks + 2, .context = r->context};
   return 0;
 }
 

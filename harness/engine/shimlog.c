@@ -103,6 +103,7 @@ static void sf_record(struct sf_logscan *s, const char *text, size_t len)
     c.unix_family = fam && strcmp(fam, "unix") == 0;
     const char *site = sf_json_str(v, "site", "");
     snprintf(c.site, sizeof c.site, "%s", site);
+    snprintf(c.caller, sizeof c.caller, "%s", sf_json_str(v, "caller", ""));
     const char *type = sf_json_str(v, "type", "");
     if ((c.call == SF_ID_listen && ret == 0) ||
         (c.call == SF_ID_bind && ret == 0 && strcmp(type, "dgram") == 0))

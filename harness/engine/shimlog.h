@@ -21,6 +21,8 @@ struct sf_logcall {
   int rule;                /* injecting rule, -1 */
   bool unix_family;        /* the socket was AF_UNIX (the log's "family") */
   char site[SF_SITE_MAX];  /* MODULE+0xOFF, "" if absent */
+  char caller[SF_SITE_MAX];/* the site's caller, MODULE+0xOFF or "?" (SOCKFAULT_LOG_CONTEXT=2),
+                            * "" if not logged */
 };
 
 struct sf_logscan {

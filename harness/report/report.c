@@ -257,6 +257,7 @@ void sf_report_init(struct sf_report *r)
   r->max_per_call = 8;
   r->depth = 1;
   r->max_faults = 3;
+  r->context = 1;
   r->shard_i = 1;
   r->shard_n = 1;
   r->timeout_ms = 10000;

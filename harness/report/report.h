@@ -135,6 +135,7 @@ struct sf_tcall {
   long long ret;
   int err;                 /* the errno when ret is -1, else 0 */
   char site[SF_SITE_MAX];  /* MODULE+0xOFF, "" if absent */
+  char caller[SF_SITE_MAX];/* the site's caller (--context 2), "" if not logged */
 };
 
 #define SF_TIMELINE_MAX 2000 /* calls kept; a longer baseline is cut, and says so */
@@ -168,6 +169,8 @@ struct sf_report {
   unsigned kinds;          /* SF_KIND_BIT of once, burst, sustained (--kinds) */
   unsigned search, max_faults; /* --search N (0: none) and --max-faults K */
   unsigned long long seed;     /* --seed */
+  unsigned context;            /* --context: 1 a call site is its return address, 2 that and
+                                * its caller's */
   long long timeout_ms;
   long long window_ms;     /* how long a sustained fault lasts (--window) */
   long long term_grace_ms; /* --term-grace */

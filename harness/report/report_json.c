@@ -124,6 +124,10 @@ static void sf_write_timeline(const struct sf_baseline *b, FILE *f)
     sf_json_write_cstr(f, t->ret == -1 ? sf_errno_name(t->err) : NULL);
     fputs(",\"site\":", f);
     sf_json_write_bytes(f, t->site[0] ? t->site : NULL);
+    if (t->caller[0]) { /* additive: --context 2 */
+      fputs(",\"caller\":", f);
+      sf_json_write_bytes(f, t->caller);
+    }
     fputc('}', f);
   }
   fputc(']', f);
@@ -158,8 +162,8 @@ int sf_report_write_json(const struct sf_report *r, FILE *f)
   sf_report_shard_print(r, f);
   fprintf(f, "\",\"expect_status\":%d,", r->expect_status);
   if (r->search) /* additive to schema 1 */
-    fprintf(f, "\"search\":%u,\"max_faults\":%u,\"seed\":%llu,", r->search, r->max_faults,
-            r->seed);
+    fprintf(f, "\"search\":%u,\"max_faults\":%u,\"seed\":%llu,\"context\":%u,", r->search,
+            r->max_faults, r->seed, r->context);
   fputs("\"kinds\":[", f);
   for (int k = 0, first = 1; k < SF_KIND_PAIR; k++)
     if (r->kinds & SF_KIND_BIT(k)) {
@@ -469,6 +473,7 @@ static int sf_load_timeline(const struct sf_json *base, struct sf_baseline *b)
     t->ret = sf_json_int(e, "ret", 0);
     t->err = en ? sf_errno_lookup(en, strlen(en)) : 0;
     snprintf(t->site, sizeof t->site, "%s", sf_json_str(e, "site", ""));
+    snprintf(t->caller, sizeof t->caller, "%s", sf_json_str(e, "caller", ""));
     b->ntimeline++;
   }
   b->timeline_total = total > 0 && (unsigned long long)total >= b->ntimeline ? (size_t)total
@@ -514,7 +519,7 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
   r->peer = sf_dup_or_null(sf_json_str(root, "server", NULL));
   r->calls = sf_dup_or_null(sf_json_str(opt, "calls", NULL));
   r->errnos = sf_dup_or_null(sf_json_str(opt, "errnos", NULL));
-  long long mpc, depth, budget, status, checks, search, maxf, seed;
+  long long mpc, depth, budget, status, checks, search, maxf, seed, context;
   if (sf_load_opt(opt, "max_per_call", 8, 1, 100000, &mpc, err, errlen) != 0 ||
       sf_load_opt(opt, "depth", 1, 1, 2, &depth, err, errlen) != 0 ||
       sf_load_opt(opt, "budget", 0, 0, 10000000, &budget, err, errlen) != 0 ||
@@ -526,11 +531,13 @@ static int sf_load_tree(const struct sf_json *root, struct sf_report *r, char *e
                   r->timeout_ms, &r->term_grace_ms, err, errlen) != 0 ||
       sf_load_opt(opt, "search", 0, 0, 10000000, &search, err, errlen) != 0 ||
       sf_load_opt(opt, "max_faults", 3, 2, SF_MAX_FAULTS, &maxf, err, errlen) != 0 ||
+      sf_load_opt(opt, "context", 1, 1, 2, &context, err, errlen) != 0 ||
       sf_load_opt(opt, "seed", 0, 0, 1LL << 52, &seed, err, errlen) != 0)
     return -1;
   r->checks = (unsigned)checks;
   r->search = (unsigned)search;
   r->max_faults = (unsigned)maxf;
+  r->context = (unsigned)context;
   r->seed = (unsigned long long)seed;
   const struct sf_json *st = sf_json_get(root, "search");
   if (st && st->type == SF_JOBJ) {

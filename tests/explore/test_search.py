@@ -294,7 +294,10 @@ class Usage(Case):
                             (["--search", "5", "--max-faults", "9"], "--max-faults"),
                             (["--search", "5", "--max-faults", "1"], "--max-faults"),
                             (["--search", "5", "--seed", "-1"], "--seed"),
-                            (["--search", "5", "--depth", "2"], "--depth 2")):
+                            (["--search", "5", "--depth", "2"], "--depth 2"),
+                            (["--search", "5", "--context", "3"], "--context"),
+                            (["--search", "5", "--context", "0"], "--context"),
+                            (["--context", "2"], "--context 2")):
             with self.subTest(args=args):
                 p = self.cli("explore", *args, "--", target("conn_retry_ok"))
                 self.assertEqual(p.returncode, 2, p.stderr)

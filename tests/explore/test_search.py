@@ -288,6 +288,38 @@ class Reports(Case):
         self.assertIn(f"(id {f['id']}): \"faults\" must list", m.stderr)
 
 
+class Context(Case):
+    """--context 2: fallback_bug's one helper, dial(), makes the normal path's connections and
+    the fallback's; only a failure on the fallback path double-frees. With the call site
+    alone the fallback's socket() is a site the baseline already reached, tried late; with
+    its caller too it is a new site, tried first: the bug is found in the first batch."""
+
+    SEL = ["--kinds", "once", "--calls", "connect,socket", "--errnos", "core",
+           "--max-per-call", "4"]
+
+    def test_helper_on_two_paths(self):
+        _, two, _ = self.explore("fallback_bug", self.SEL, "--search", "8", "--context", "2",
+                                 name="c2.json", status=1)
+        self.assertEqual(two["options"]["context"], 2)
+        socks = [t for t in two["baseline"]["timeline"] if t["call"] == "socket"]
+        self.assertTrue(all(t.get("caller") not in (None, "?") for t in socks), socks)
+        found = self.findings(two)
+        self.assertTrue(found)
+        f = found[0]
+        self.assertEqual(f["class"], "crash")
+        self.assertLessEqual(f["run"], two["total_points"] + 8)
+        self.check_minimal("fallback_bug", f, len(f["faults"]))
+        # the same budget with the call site alone: the fallback's dial() is not tried yet
+        _, one, _ = self.explore("fallback_bug", self.SEL, "--search", "8", name="c1.json",
+                                 status=0)
+        self.assertEqual(self.findings(one), [])
+        self.assertNotIn("caller", json.dumps(one["baseline"]["timeline"]))
+        # the twin: nothing, however many runs
+        _, ok, _ = self.explore("fallback_ok", self.SEL, "--search", "60", "--context", "2",
+                                name="ok.json", status=0)
+        self.assertEqual(self.findings(ok), [])
+
+
 class Usage(Case):
     def test_refused(self):
         for args, token in ((["--search", "0"], "--search"), (["--search", "x"], "--search"),

@@ -487,6 +487,8 @@ class BadInput(TmpDir):
                  ("SOCKFAULT_LOG", self.dir, self.dir),
                  ("SOCKFAULT_INHERIT", "", "SOCKFAULT_INHERIT=: expected 0 or 1"),
                  ("SOCKFAULT_LOG_LEVEL", "", "SOCKFAULT_LOG_LEVEL=: expected"),
+                 ("SOCKFAULT_LOG_CONTEXT", "3", "SOCKFAULT_LOG_CONTEXT=3: expected 1 or 2"),
+                 ("SOCKFAULT_LOG_CONTEXT", "", "SOCKFAULT_LOG_CONTEXT=: expected 1 or 2"),
                  ("SOCKFAULT", "socket:error=EMFILE;;socket:error=", "empty value for 'error'"),
                  ("SOCKFAULT", "socket:error=EMFILE:when=0", "'0'"),
                  ("SOCKFAULT", "socket:error=EMFILE:when=5..2", "ends before it starts"),
@@ -508,6 +510,10 @@ class BadInput(TmpDir):
         p = subprocess.run(["/bin/true"], env=env, capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 0)
         self.assertIn("SOCKFAULT_LOG_LEVEL has no effect without SOCKFAULT_LOG", p.stderr)
+        env = clean_env(LD_PRELOAD=SHIM, SOCKFAULT_LOG_CONTEXT="2")
+        p = subprocess.run(["/bin/true"], env=env, capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("SOCKFAULT_LOG_CONTEXT has no effect without SOCKFAULT_LOG", p.stderr)
 
     @unittest.skipUnless(env_path("SF_CLI"), "no sockfault command")
     def test_cli_options(self):

@@ -20,6 +20,7 @@
 #include "seccomp.h"
 #include "launch.h"
 #include "listening.h"
+#include "peer.h"
 #include "proc.h"
 #include "reap.h"
 #include "report.h"
@@ -31,7 +32,6 @@
 #define SF_KILL_GRACE_MS 500  /* SIGTERM to the group, then SIGKILL after this */
 #define SF_RECHECK_MS 100     /* a pause between checks: after a failed one, or while a
                                  sustained fault lasts */
-#define SF_PEER_READY_MS 5000 /* a --server peer must listen (or bind) within this */
 #define SF_PEER_VERDICT_MS 500 /* and exit within this of PROG's end: its verdict */
 #define SF_NPROC_CAP 4096     /* RLIMIT_NPROC for the programs (binds only non-root users) */
 #define SF_PIDS_MAX 512       /* pids.max of a run's cgroup: tasks (processes and threads) */
@@ -134,38 +134,6 @@ static const char *sf_log_level(const struct sf_runspec *s)
   return s->keep_calls || s->check ? "all" : "faults";
 }
 
-/* The --server peer: started outside the shim, in its own group, and waited for until its
- * port is bound (it must be there before PROG connects). */
-static int sf_start_peer(struct sf_active *a, char *err, size_t len)
-{
-  char *cmd = sf_subst(a->spec->peer, a->res->port, a->dir);
-  a->peer_pid = cmd ? sf_spawn_check(cmd, a->dir) : -1;
-  free(cmd);
-  if (a->peer_pid < 0) {
-    snprintf(err, len, "cannot start the --server peer: %s", strerror(errno));
-    return -1;
-  }
-  long long t0 = sf_now_ms(), limit = a->spec->timeout_ms < SF_PEER_READY_MS
-                                           ? a->spec->timeout_ms : SF_PEER_READY_MS;
-  while (sf_port_bound(a->res->port) != 1) {
-    int st;
-    if (waitpid(a->peer_pid, &st, WNOHANG) == a->peer_pid) {
-      snprintf(err, len, "the --server peer exited (status %d) before binding port %d",
-               sf_status_code(st), a->res->port);
-      a->peer_pid = -1;
-      return -1;
-    }
-    if (sf_now_ms() - t0 > limit) {
-      sf_kill_group(a->peer_pid, SIGKILL);
-      snprintf(err, len, "the --server peer did not bind port %d within %lld ms",
-               a->res->port, limit);
-      return -1; /* reaped later as an orphan of ours */
-    }
-    usleep(2000);
-  }
-  return 0;
-}
-
 /* A run's supervisor under the seccomp backend: its rules, its log. */
 static struct sf_sup *sf_seccomp_sup(const struct sf_runspec *s, const char *log, char *err,
                                      size_t errlen)
@@ -204,7 +172,8 @@ static int sf_start(struct sf_pool *pool, struct sf_active *a, struct sf_active 
       return -1;
     }
   }
-  if (s->peer && sf_start_peer(a, err, sizeof err) != 0) {
+  if (s->peer && (a->peer_pid = sf_peer_start(s->peer, r->port, a->dir, s->timeout_ms, err,
+                                               sizeof err)) < 0) {
     snprintf(r->spawn_err, sizeof r->spawn_err, "%.500s", err);
     return -1;
   }

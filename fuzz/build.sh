@@ -13,9 +13,11 @@ work=${WORK:-$(mktemp -d)}/sockfault
 mkdir -p "$work" "$OUT"
 
 # Source lists come from the CMake targets, so they never drift from the real build.
-sources() { # dir target
-  sed -n "s/^add_library($2 [A-Z]* \(.*\))/\1/p" "$src/$1/CMakeLists.txt" | tr ' ' '\n' |
-    sed "s|^|$src/$1/|"
+sources() { # dir target: the files of add_library(TARGET KIND files...), which may span lines
+  awk -v t="$2" '$0 ~ "^add_library\\(" t " " { on = 1 }
+    on { line = line " " $0 } on && /\)/ { on = 0 }
+    END { sub(/.*add_library\(/, "", line); sub(/\).*/, "", line); print line }' \
+    "$src/$1/CMakeLists.txt" | tr -s ' ' '\n' | sed -n '3,$p' | grep . | sed "s|^|$src/$1/|"
 }
 rules=$(sources shim sf_rules)
 refserver=$(sources harness/refserver sf_refserver_core)

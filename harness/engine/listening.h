@@ -1,10 +1,14 @@
 /* Readiness without the log: whether a process of a run's tree holds a listening socket,
- * from /proc alone. The shim's log says when a server listens; a program that closed the
- * log's fd where the shim could not reopen it (a sandbox, a privilege drop, a chroot), or
- * whose listening process runs without the shim (its environment scrubbed), says nothing,
- * yet it listens: the kernel's socket tables (/proc/PID/net/tcp, tcp6: state 0A, LISTEN;
- * udp, udp6: a port and no peer; unix: __SO_ACCEPTCON) matched against the socket inodes in /proc/PID/fd of each process
- * of the run (its cgroup's processes, else the root and its descendants) still say so. */
+ * from the kernel alone. The shim's log says when a server listens; a program that closed
+ * the log's fd where the shim could not reopen it (a sandbox, a privilege drop, a chroot),
+ * or whose listening process runs without the shim (its environment scrubbed), says
+ * nothing, yet it listens: the socket inodes in /proc/PID/fd of each process of the run (its
+ * cgroup's processes, else the root and its descendants), matched against the kernel's
+ * listening sockets, still say so. Those are asked of sock_diag, as ss -l does (only the
+ * listening ones come back: ~0.14 ms however many connections sit in TIME_WAIT), or read
+ * from /proc/PID/net/tcp, tcp6 (state 0A), udp, udp6 (a port, no peer), unix
+ * (__SO_ACCEPTCON) — every socket of the namespace, ~7 ms with 4,300 of them — when the
+ * program has a network namespace of its own or sock_diag is refused. */
 #ifndef SF_LISTENING_H
 #define SF_LISTENING_H
 

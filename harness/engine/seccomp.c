@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -432,7 +433,11 @@ static int sf_respond(struct sf_sup *s, long val, int err, bool cont)
   s->resp->val = val;
   s->resp->error = err ? -err : 0;
   s->resp->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
-  if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, s->resp) != 0 && errno != ENOENT)
+  int rc;
+  do /* a signal to us (run's SIGCHLD, its timer) must not lose the answer */
+    rc = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, s->resp);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno != ENOENT)
     return -1; /* ENOENT: the call was interrupted (a signal, the target killed) */
   return 0;
 }
@@ -447,7 +452,8 @@ static void sf_close_anyway(struct sf_sup *s, int fd)
     return;
   struct seccomp_notif_addfd add = {.id = s->req->id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
                                     .srcfd = (__u32)null, .newfd = (__u32)fd};
-  (void)ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  while (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 && errno == EINTR)
+    ;
   close(null);
 }
 
@@ -569,21 +575,29 @@ int sf_sup_handle(struct sf_sup *s)
 }
 
 static volatile sig_atomic_t sf_sup_chld;
-static void sf_sup_on_chld(int sig) { (void)sig, sf_sup_chld = 1; }
+static void sf_sup_on_chld(int sig) { (void)sig, sf_sup_chld = 1; } /* SIGCHLD, SIGALRM */
 
 int sf_sup_serve(struct sf_sup *s, pid_t pid, int *status)
 {
-  /* SIGCHLD is let in only while waiting (ppoll): a child's end is seen at once, and the
-   * reaping costs nothing on the way of each trapped call */
-  struct sigaction sa = {.sa_handler = sf_sup_on_chld, .sa_flags = SA_NOCLDSTOP}, old_sa;
+  /* The supervisor sleeps in SECCOMP_IOCTL_NOTIF_RECV itself: no poll before each trapped
+   * call, whose system calls were a third of the supervisor's cost per call. A child's end
+   * (SIGCHLD) interrupts the wait; so does a 200 ms interval timer, for a SIGCHLD that came
+   * just before the wait began and for a listener no process holds any more (its waiters are
+   * not woken). Neither handler restarts (EINTR), and answers retry on EINTR (sf_respond). */
+  struct sigaction sa = {.sa_handler = sf_sup_on_chld, .sa_flags = SA_NOCLDSTOP}, old_chld,
+                   old_alrm;
   sigemptyset(&sa.sa_mask);
-  sigset_t chld, old_mask;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &old_mask);
-  sigaction(SIGCHLD, &sa, &old_sa);
-  sigset_t wait_mask = old_mask;
-  sigdelset(&wait_mask, SIGCHLD);
+  sigaction(SIGCHLD, &sa, &old_chld);
+  sa.sa_flags = 0;
+  sigaction(SIGALRM, &sa, &old_alrm);
+  sigset_t both, old_mask;
+  sigemptyset(&both);
+  sigaddset(&both, SIGCHLD);
+  sigaddset(&both, SIGALRM);
+  sigprocmask(SIG_UNBLOCK, &both, &old_mask);
+  const struct itimerval tick = {{0, 200 * 1000}, {0, 200 * 1000}};
+  struct itimerval old_timer;
+  setitimer(ITIMER_REAL, &tick, &old_timer);
   bool root_done = false;
   int rc = 0;
   sf_sup_chld = 1;
@@ -602,23 +616,18 @@ int sf_sup_serve(struct sf_sup *s, pid_t pid, int *status)
         break;
       }
     }
-    struct pollfd pf = {.fd = s->listener, .events = POLLIN};
-    struct timespec tick = {0, 200 * 1000 * 1000}; /* a lost SIGCHLD is seen soon anyway */
-    int pr = ppoll(&pf, s->listener >= 0 ? 1 : 0, &tick, &wait_mask);
-    if (pr < 0 && errno != EINTR) {
+    if (s->listener < 0) {
+      pause(); /* only the reaping is left: the next SIGCHLD or tick */
+      continue;
+    }
+    if (sf_sup_handle(s) != 0) { /* waits in RECV; 0 when interrupted */
       rc = -1;
       break;
     }
-    if (pr == 0)
-      sf_sup_chld = 1;
-    if (pr > 0 && (pf.revents & POLLIN) && sf_sup_handle(s) != 0) {
-      rc = -1;
-      break;
-    }
-    if (pr > 0 && !(pf.revents & POLLIN) && (pf.revents & (POLLHUP | POLLERR)))
-      sf_sup_close(s); /* no process has the filter: only the reaping is left */
   }
-  sigaction(SIGCHLD, &old_sa, NULL);
+  setitimer(ITIMER_REAL, &old_timer, NULL);
+  sigaction(SIGALRM, &old_alrm, NULL);
+  sigaction(SIGCHLD, &old_chld, NULL);
   sigprocmask(SIG_SETMASK, &old_mask, NULL);
   return rc;
 }

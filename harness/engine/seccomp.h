@@ -56,7 +56,8 @@ void sf_sup_close(struct sf_sup *s);
 
 /* Serve the program until the root (pid) and every process left behind have ended (the
  * caller is their subreaper); *status gets the root's wait status. 0, or -1 on a failure
- * of the supervisor itself. */
+ * of the supervisor itself. While serving, SIGCHLD and SIGALRM (a 200 ms interval timer) are
+ * caught without SA_RESTART: they interrupt the wait for the next call. */
 int sf_sup_serve(struct sf_sup *s, pid_t pid, int *status);
 
 /* Failures injected so far, all processes. */

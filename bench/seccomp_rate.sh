@@ -23,6 +23,9 @@ Modes, all on setsockopt(SO_REUSEADDR) in one loop (bench/sysloop.c):
   seccomp-bpf     sockfault run --backend seccomp -e setsockopt:error=EINVAL: compiled into
                   the filter, every call fails in the kernel (no round trip)
   strace          strace -f --seccomp-bpf -e inject=setsockopt:error=EINVAL:when=65535
+  notif-floor     the least a notification round trip costs here: a supervisor that only
+                  receives each call and lets it continue (bench/notif_floor.c); no seccomp
+                  supervisor can be faster, so strace / notif-floor bounds the ratio
 and getppid (a system call no rule names) bare and under seccomp-armed.
 Goals (issue 16): strace / seccomp-armed >= 5 per trapped call; getppid under seccomp within
 a few percent of bare.
@@ -34,7 +37,8 @@ build=${1:-build}
 n=${2:-20000}
 rounds=${3:-3}
 cli=$build/bin/sockfault shim=$build/lib/libsockfault.so loop=$build/bin/sfbench_sys
-for f in "$cli" "$shim" "$loop"; do
+floor=$build/bin/sfbench_notif_floor
+for f in "$cli" "$shim" "$loop" "$floor"; do
   [[ -e $f ]] || { echo "seccomp_rate.sh: $f not found (build first)" >&2; exit 2; }
 done
 ((n <= 60000)) || { echo "seccomp_rate.sh: CALLS must be at most 60000" >&2; exit 2; }
@@ -50,10 +54,11 @@ measure() { # MODE CALL -> ns per call
     seccomp-bpf) "$cli" run --backend seccomp -e setsockopt:error=EINVAL -- "$loop" "$call" "$n" ;;
     strace) strace -f -qq -o /dev/null --seccomp-bpf -e trace=setsockopt \
               -e inject=setsockopt:error=EINVAL:when=65535 "$loop" "$call" "$n" ;;
+    notif-floor) "$floor" "$n" ;;
   esac | awk '{ print $2 }'
 }
 
-modes=(bare preload-armed seccomp-armed seccomp-bpf strace)
+modes=(bare preload-armed seccomp-armed seccomp-bpf strace notif-floor)
 declare -A got
 for ((r = 0; r < rounds; r++)); do
   for ((k = 0; k < ${#modes[@]}; k++)); do # rotated, so load changes fall on all alike
@@ -75,8 +80,10 @@ done
 printf '%-26s %12.1f %10s\n' "getppid bare" "${m[getppid-bare]}" ""
 printf '%-26s %12.1f %10.2f\n' "getppid under seccomp" "${m[getppid-seccomp]}" \
   "$(awk -v a="${m[getppid-seccomp]}" -v b="${m[getppid-bare]}" 'BEGIN { print a / b }')"
-awk -v s="${m[strace]}" -v c="${m[seccomp-armed]}" -v g="${m[getppid-seccomp]}" -v b="${m[getppid-bare]}" 'BEGIN {
+awk -v s="${m[strace]}" -v c="${m[seccomp-armed]}" -v g="${m[getppid-seccomp]}" -v b="${m[getppid-bare]}" \
+    -v f="${m[notif-floor]}" 'BEGIN {
   r = s / c; u = g / b
   printf "strace / seccomp-armed per trapped call: %.1fx (goal >= 5: %s)\n", r, (r >= 5 ? "met" : "NOT met")
+  printf "strace / notif-floor: %.1fx (the most any seccomp supervisor could reach here); seccomp-armed / notif-floor: %.2f\n", s / f, c / f
   printf "untrapped getppid under seccomp / bare: %.2f (goal: bare speed, within 10%%: %s)\n", u, (u <= 1.10 ? "met" : "NOT met")
 }'

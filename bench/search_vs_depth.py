@@ -15,7 +15,8 @@ usage: bench/search_vs_depth.py [--build DIR] [--seeds N] [--budget N] [--jobs N
 For each target: the single-fault points (which both run first, the same), then the runs
 after them up to the one that found the bug (the search's count includes its minimising
 runs before that one). The ratio is search / depth 2; the goal is at most 0.2. A run that
-never found the bug within the budget prints "not found".
+never found the bug within the budget prints "not found". Last, --context 1 against 2 on
+fallback_bug (one helper on a normal and a fallback path).
 """
 import argparse
 import json
@@ -32,6 +33,10 @@ TWO = [  # (name, program, its args, explore options)
 THREE = [
     ("degrade (accept, spare socket, busy send)", "degrade_bug", [],
      ["--calls", "accept,socket,send"]),
+]
+# one helper on two paths: --context 1 against 2
+CONTEXT = [
+    ("fallback (dial() on the fallback path)", "fallback_bug", [], ["--calls", "connect,socket"]),
 ]
 
 
@@ -96,6 +101,16 @@ def main():
             print(f"{name if seed == 1 else '':44} {'--search s=' + str(seed):14} {singles:7} "
                   f"{s if s is not None else 'not found':>10} {secs:6.1f}")
         print(f"{'':44} (goal: found within {budget} runs; --depth 2 cannot: 3 faults)")
+    for name, prog, args, opts in CONTEXT:
+        for seed in range(1, a.seeds + 1):
+            for ctx in ("1", "2"):
+                singles, s, secs = explore(cli, targets, prog, args,
+                                           (opts + quick if a.quick else []),
+                                           ["--search", budget, "--seed", str(seed),
+                                            "--context", ctx], a.jobs)
+                print(f"{name if seed == 1 and ctx == '1' else '':44} "
+                      f"{'s=' + str(seed) + ' context ' + ctx:14} {singles:7} "
+                      f"{s if s is not None else 'not found':>10} {secs:6.1f}")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ def rule_seeds(calls):
                      "accept:error=ENFILE:for=1",
         "err-for": "accept:error=EMFILE:for=0;accept:error=EMFILE:for=2m",
         "per-thread": "send:error=EPIPE:when=2:per=thread;recv:error=EINTR:per=process",
+        "per-tree": "read:error=ECONNRESET:when=1:per=tree",
         "sets": "recv,send,read:error=EINTR;%net:error=any;%network:error=EBADF;all:error=any",
         "numeric-errno": "recv:error=104;send:error=32:when=1",
         "strace-prefix": "inject=recv:error=EINTR:when=2;fault=send:error=EPIPE",
@@ -108,7 +109,7 @@ def rules_dict(calls, names):
     words += ["error=", "when=", "prob=", "seed=", "family=", "type=", "port=", "fd=", "site=",
               "for=", "ms", "force", "any", "all", "%net", "%network", "inject=", "fault=", "inet", "inet6",
               "unix", "stream", "dgram", "seqpacket", "raw", "..", "+0x", "0x", ":", ";", "#",
-              "\n", "%", "retval=", "per=", "thread", "process"]
+              "\n", "%", "retval=", "per=", "thread", "process", "tree"]
     return words
 
 

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -78,6 +79,34 @@ static uint64_t sf_shim_thread_count(struct sf_ctx *c, const struct sf_rulestate
   return ++sf_tcount[i];
 }
 
+/* per=tree: one count per rule for the process and every process forked from it, in an
+ * anonymous shared mapping made before any fork (a child shares it; an exec'd program's shim
+ * makes its own). Without the mapping (mmap refused), the process's own counts. */
+static _Atomic uint64_t *sf_tree;
+static _Atomic uint64_t sf_tree_local[SF_MAX_RULES];
+
+void sf_tree_reset(bool wanted)
+{
+  if (wanted && sf_tree == NULL) {
+    void *m = mmap(NULL, SF_MAX_RULES * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED)
+      sf_tree = m;
+  }
+  for (unsigned i = 0; i < SF_MAX_RULES; i++) {
+    atomic_store_explicit(&sf_tree_local[i], 0, memory_order_relaxed);
+    if (sf_tree)
+      atomic_store_explicit(&sf_tree[i], 0, memory_order_relaxed);
+  }
+}
+
+static uint64_t sf_shim_tree_count(struct sf_ctx *c, unsigned i)
+{
+  (void)c;
+  _Atomic uint64_t *t = sf_tree ? sf_tree : sf_tree_local;
+  return atomic_fetch_add_explicit(&t[i], 1, memory_order_relaxed) + 1;
+}
+
 static const struct sf_ctx_ops sf_shim_ops = {
     .fd_kind = sf_shim_fd_kind,
     .fd_ports = sf_shim_fd_ports,
@@ -87,6 +116,7 @@ static const struct sf_ctx_ops sf_shim_ops = {
     .fd_ready = sf_shim_fd_ready,
     .interruptible = sf_shim_interruptible,
     .thread_count = sf_shim_thread_count,
+    .tree_count = sf_shim_tree_count,
 };
 
 void sf_ctx_kind(struct sf_ctx *c) { sf_ctx_fill_kind(c, &sf_shim_ops); }

@@ -264,6 +264,8 @@ int sf_decide_rules(struct sf_rulestate *st, struct sf_ctx *c, const struct sf_c
     uint64_t n = atomic_fetch_add_explicit(&st->count[i], 1, memory_order_relaxed) + 1;
     if (r->per_thread)
       n = ops->thread_count(c, st, i);
+    else if (r->per_tree)
+      n = ops->tree_count(c, i);
     if (inject || !sf_when_selects(r, n))
       continue;
     uint64_t h = sf_mix(st->seed[i] ^ sf_mix(n));
@@ -305,6 +307,19 @@ void sf_rulestate_reset(struct sf_rulestate *st)
   atomic_store_explicit(&st->injected, 0, memory_order_relaxed);
   atomic_store_explicit(&st->free_slots, 0, memory_order_relaxed);
   atomic_fetch_add_explicit(&st->gen, 1, memory_order_relaxed); /* per=thread counts too */
+}
+
+void sf_rulestate_copy_counts(struct sf_rulestate *dst, const struct sf_rulestate *src)
+{
+  for (unsigned i = 0; i < SF_MAX_RULES; i++) {
+    atomic_store_explicit(&dst->count[i], atomic_load(&src->count[i]), memory_order_relaxed);
+    atomic_store_explicit(&dst->fired[i], atomic_load(&src->fired[i]), memory_order_relaxed);
+    atomic_store_explicit(&dst->win_start[i], atomic_load(&src->win_start[i]), memory_order_relaxed);
+    atomic_store_explicit(&dst->win_logged[i], atomic_load(&src->win_logged[i]),
+                          memory_order_relaxed);
+  }
+  atomic_store_explicit(&dst->injected, atomic_load(&src->injected), memory_order_relaxed);
+  atomic_store_explicit(&dst->free_slots, atomic_load(&src->free_slots), memory_order_relaxed);
 }
 
 void sf_rulestate_seed(struct sf_rulestate *st, uint64_t base)

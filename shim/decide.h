@@ -56,6 +56,9 @@ struct sf_ctx_ops {
   /* per=thread: this thread's count of rule i's matches, incremented; st->gen tells when the
    * rules changed (the counts start afresh) */
   uint64_t (*thread_count)(struct sf_ctx *c, const struct sf_rulestate *st, unsigned i);
+  /* per=tree: the count of rule i's matches in the process and every process forked from
+   * it (one count for the tree), incremented */
+  uint64_t (*tree_count)(struct sf_ctx *c, unsigned i);
 };
 
 /* Family and type, from the call's arguments, else its address, else the fd. */
@@ -101,6 +104,9 @@ bool sf_fake_sigpipe_due(struct sf_ctx *c, const struct sf_ctx_ops *ops, int err
 /* Seeds (a rule's own seed=, else base + its index), counters and windows zeroed, and
  * slot_rules set. */
 void sf_rulestate_seed(struct sf_rulestate *st, uint64_t base);
+/* dst's counters, windows and injections set to src's: what a forked child's copy of the
+ * shim starts with (the seccomp supervisor does the same for a child it first sees). */
+void sf_rulestate_copy_counts(struct sf_rulestate *dst, const struct sf_rulestate *src);
 /* Counters and windows zeroed, the per=thread counts too (the control API's reset). */
 void sf_rulestate_reset(struct sf_rulestate *st);
 

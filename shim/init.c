@@ -152,7 +152,14 @@ void sf_arm(void)
     sf_fd_forget_from(0, ~0U);
 }
 
-static void sf_seed_rules(void) { sf_rulestate_seed(&sf_g.rs, sf_random_seed()); }
+static void sf_seed_rules(void)
+{
+  sf_rulestate_seed(&sf_g.rs, sf_random_seed());
+  bool tree = false;
+  for (unsigned i = 0; i < sf_g.rs.rules.n; i++)
+    tree |= sf_g.rs.rules.rule[i].per_tree;
+  sf_tree_reset(tree);
+}
 
 static void sf_after_fork_child(void)
 {
@@ -296,7 +303,11 @@ __attribute__((visibility("default"))) int sockfault_set_rules(const char *rules
   return 0;
 }
 
-__attribute__((visibility("default"))) void sockfault_reset(void) { sf_rulestate_reset(&sf_g.rs); }
+__attribute__((visibility("default"))) void sockfault_reset(void)
+{
+  sf_rulestate_reset(&sf_g.rs);
+  sf_tree_reset(false);
+}
 
 __attribute__((visibility("default"))) unsigned long long sockfault_injected(void)
 {

@@ -430,12 +430,14 @@ static int sf_parse_field(struct sf_perr *pe, struct sf_str field, struct sf_rul
     return sf_parse_int_in(pe, "fd", val, INT_MAX, &r->fd);
   case 8: return sf_parse_site(pe, val, r);
   case 10: return sf_parse_for(pe, val, r);
-  case 11: /* per=thread: when= and prob= count each thread's calls, as strace does */
-    if (sf_eq(val, "thread") || sf_eq(val, "process")) {
+  case 11: /* per=thread: when= and prob= count each thread's calls, as strace does;
+             * per=tree: the calls of a process and its forked children together */
+    if (sf_eq(val, "thread") || sf_eq(val, "process") || sf_eq(val, "tree")) {
       r->per_thread = sf_eq(val, "thread");
+      r->per_tree = sf_eq(val, "tree");
       return 0;
     }
-    return sf_fail(pe, "per=%.*s%s: expected thread or process", SF_VAL(val));
+    return sf_fail(pe, "per=%.*s%s: expected thread, process or tree", SF_VAL(val));
   }
   return -1;
 }
@@ -661,6 +663,8 @@ static void sf_format_into(struct sf_out *o, const struct sf_rule *r)
     sf_puts(o, ":force");
   if (r->per_thread)
     sf_puts(o, ":per=thread");
+  if (r->per_tree)
+    sf_puts(o, ":per=tree");
 }
 
 size_t sf_rule_format(const struct sf_rule *r, char *buf, size_t len)

@@ -30,6 +30,8 @@ struct sf_rule {
   bool any;                   /* error=any: draw from the call's documented list */
   bool force;                 /* allow an errno the call does not document */
   bool per_thread;            /* per=thread: when= counts this thread's calls (strace) */
+  bool per_tree;              /* per=tree: when= counts the calls of the process and every
+                               * process forked from it, together */
   bool has_when, has_prob, has_seed, has_for;
   uint64_t first, last, step; /* when=first..last+step (last SF_WHEN_INF: open) */
   uint32_t prob;              /* in billionths; SF_PROB_ONE when absent */

@@ -82,6 +82,9 @@ void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
 /* A descriptor was closed: while an EMFILE/ENFILE for= window is open, the next matching
  * call gets the freed slot (decide.c). */
 void sf_slot_freed(void) SF_HIDDEN;
+/* per=tree's counts zeroed; their shared mapping made first if wanted (some rule has
+ * per=tree) and not made yet (ctx.c). */
+void sf_tree_reset(bool wanted) SF_HIDDEN;
 /* ctx.c: after an injected EPIPE from a send or write on a stream socket without MSG_NOSIGNAL:
  * SIGPIPE to the calling thread, as the kernel sends it (its disposition decides). */
 void sf_fake_sigpipe(struct sf_ctx *c, int err) SF_HIDDEN;

@@ -97,6 +97,26 @@ static bool sf_retry_errno(int e)
  * each shortage errno from k on for --window (sustained). A program that is not a server has
  * no serving phase: only the sustained points, from the first occurrence of each allocating
  * call. */
+bool sf_baseline_forked(const struct sf_logcall *calls, size_t ncalls)
+{
+  for (size_t i = 1; i < ncalls; i++)
+    if (calls[i].pid != calls[0].pid)
+      return true;
+  return false;
+}
+
+/* The occurrence of calls[j] among its call's records: per process (the log's n), or, when
+ * the baseline forked, over the whole tree in the log's order (per=tree). */
+static unsigned long long sf_occurrence(const struct sf_logcall *calls, size_t j, bool tree)
+{
+  if (!tree)
+    return calls[j].n;
+  unsigned long long k = 0;
+  for (size_t i = 0; i <= j; i++)
+    k += calls[i].call == calls[j].call;
+  return k;
+}
+
 static long sf_points_lasting(struct sf_explore *x, const struct sf_logcall *calls,
                               size_t ncalls, unsigned *index)
 {
@@ -122,7 +142,9 @@ static long sf_points_lasting(struct sf_explore *x, const struct sf_logcall *cal
     if (j >= ncalls)
       continue;
     unsigned ne = sf_explore_errnos(x, call, calls[j].unix_family, errs, SF_MAX_ERRNO_SEL);
-    struct sf_fault f = {.call = call, .when = calls[j].n, .force = x->force};
+    const bool tree = sf_baseline_forked(calls, ncalls);
+    struct sf_fault f = {.call = call, .when = sf_occurrence(calls, j, tree), .force = x->force,
+                         .per_tree = tree};
     for (unsigned e = 0; burst && e < ne; e++)
       for (unsigned len = 2; len <= (sf_retry_errno(errs[e]) ? 3u : 2u); len++) {
         f.err = errs[e];
@@ -153,6 +175,9 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
   long added = 0;
   int errs[SF_MAX_ERRNO_SEL];
   const bool once = (x->rep.kinds & SF_KIND_BIT(SF_KIND_ONCE)) != 0;
+  /* a program that forks children which make calls (a process per connection) is faulted
+   * once in the whole tree, not once in every child: per=tree, occurrences over the tree */
+  const bool tree = sf_baseline_forked(calls, ncalls);
   for (int call = 0; call < SF_NCALLS && once; call++) {
     if (!(x->calls_mask & SF_CALL_BIT(call)))
       continue;
@@ -160,13 +185,13 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
     bool unix_seen = false;
     for (size_t i = 0; i < ncalls; i++)
       if (calls[i].call == call) {
-        maxn = calls[i].n > maxn ? calls[i].n : maxn;
+        maxn = tree ? maxn + 1 : calls[i].n > maxn ? calls[i].n : maxn;
         unix_seen |= calls[i].unix_family;
       }
     if (maxn == 0)
       continue;
     unsigned ne = sf_explore_errnos(x, call, unix_seen, errs, SF_MAX_ERRNO_SEL);
-    struct sf_fault f = {.call = call, .force = x->force};
+    struct sf_fault f = {.call = call, .force = x->force, .per_tree = tree};
     if (x->rep.by_site) {
       const char *sites[256];
       size_t lim = x->rep.max_per_call < 256 ? x->rep.max_per_call : 256;

@@ -37,6 +37,9 @@ unsigned sf_explore_errnos(const struct sf_explore *x, int call, bool unix_seen,
 /* Add the single-fault points from the baseline's calls to x->rep, keeping only those of
  * the shard; sets rep.total_points. Returns the number added, -1 when out of memory. */
 long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, size_t ncalls);
+/* The baseline's calls came from more than one process (it forked children that made calls):
+ * its points then count occurrences over the process tree (per=tree). */
+bool sf_baseline_forked(const struct sf_logcall *calls, size_t ncalls);
 
 /* Keep the first SF_TIMELINE_MAX of the baseline's calls in rep.baseline for the reports.
  * 0, or -1 when out of memory. */

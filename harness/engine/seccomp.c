@@ -116,6 +116,7 @@ struct sf_sup {
   unsigned nprocs;
   struct sf_tid tids[SF_SUP_MAX_TIDS];
   unsigned ntids, tid_next;
+  uint64_t tree[SF_MAX_RULES]; /* per=tree's counts (seccomp_target.c) */
   bool warned_uring;
   unsigned long long injected;
 };
@@ -293,9 +294,10 @@ unsigned long long sf_sup_injected(const struct sf_sup *s) { return s->injected;
 
 /* --- the processes ---------------------------------------------------------------------------- */
 
-static pid_t sf_tgid_of(pid_t tid)
+/* A thread's process (Tgid) and that process's parent (PPid), from /proc; -1 when gone. */
+static pid_t sf_tgid_of(pid_t tid, pid_t *ppid)
 {
-  char path[64], buf[512];
+  char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -305,7 +307,8 @@ static pid_t sf_tgid_of(pid_t tid)
   if (n <= 0)
     return -1;
   buf[n] = '\0';
-  const char *t = strstr(buf, "\nTgid:");
+  const char *t = strstr(buf, "\nTgid:"), *pp = strstr(buf, "\nPPid:");
+  *ppid = pp ? (pid_t)strtol(pp + 6, NULL, 10) : -1;
   return t ? (pid_t)strtol(t + 6, NULL, 10) : -1;
 }
 
@@ -345,12 +348,12 @@ static void sf_log_start(struct sf_sup *s, struct sf_proc *p, pid_t tid)
 
 static struct sf_proc *sf_proc_of(struct sf_sup *s, pid_t tid)
 {
-  pid_t tgid = -1;
+  pid_t tgid = -1, ppid = -1;
   for (unsigned i = 0; i < s->ntids; i++)
     if (s->tids[i].tid == tid)
       tgid = s->tids[i].tgid;
   if (tgid < 0) {
-    tgid = sf_tgid_of(tid);
+    tgid = sf_tgid_of(tid, &ppid);
     if (tgid < 0)
       return NULL;
     unsigned slot = s->ntids < SF_SUP_MAX_TIDS ? s->ntids++ : s->tid_next++ % SF_SUP_MAX_TIDS;
@@ -370,6 +373,14 @@ static struct sf_proc *sf_proc_of(struct sf_sup *s, pid_t tid)
   if (s->conf.inherit || tgid == s->root)
     p->rs.rules = s->rules;
   sf_rulestate_seed(&p->rs, s->base_seed);
+  /* A forked child goes on from its parent's counts, as the shim's copy of its memory does
+   * (the counts as they are when its first trapped call is seen: the parent's trapped calls
+   * since the fork, if any, are counted in too; docs/sockfault.1 BACKENDS). */
+  for (unsigned i = 0; i < s->nprocs && ppid > 0 && p->rs.rules.n; i++)
+    if (s->procs[i]->tgid == ppid) {
+      sf_rulestate_copy_counts(&p->rs, &s->procs[i]->rs);
+      memcpy(p->seen, s->procs[i]->seen, sizeof p->seen);
+    }
   s->procs[s->nprocs++] = p;
   if (s->log_fd >= 0)
     sf_log_start(s, p, tid);
@@ -497,7 +508,7 @@ int sf_sup_handle(struct sf_sup *s)
   if (!p)
     return sf_respond(s, 0, 0, true); /* trapped for another call sharing its system call */
   struct sf_target t = {.listener = s->listener, .req = s->req, .tgid = p->tgid, .pidfd = p->pidfd,
-                       .tids = s->tids, .ntids = s->ntids, .dup = -1};
+                       .tids = s->tids, .ntids = s->ntids, .tree = s->tree, .dup = -1};
   struct sf_ctx c = {.call = call, .fd = -1, .family = -1, .type = -1, .port = -1, .peer = -1,
                      .site = (const void *)(uintptr_t)s->req->data.instruction_pointer,
                      .backend = &t};

@@ -169,6 +169,14 @@ static uint64_t sf_sup_thread_count(struct sf_ctx *c, const struct sf_rulestate 
   return 1;
 }
 
+/* per=tree: every process the supervisor serves descends from the one it started, so the
+ * tree's count is one count for all of them (exec'd programs included). */
+static uint64_t sf_sup_tree_count(struct sf_ctx *c, unsigned i)
+{
+  struct sf_target *t = c->backend;
+  return ++t->tree[i];
+}
+
 const struct sf_ctx_ops sf_sup_ops = {
     .fd_kind = sf_sup_fd_kind,
     .fd_ports = sf_sup_fd_ports,
@@ -178,6 +186,7 @@ const struct sf_ctx_ops sf_sup_ops = {
     .fd_ready = sf_sup_fd_ready,
     .interruptible = sf_sup_interruptible,
     .thread_count = sf_sup_thread_count,
+    .tree_count = sf_sup_tree_count,
 };
 
 /* A connect the kernel would have started before answering EINPROGRESS or EINTR: started here,

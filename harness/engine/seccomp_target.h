@@ -26,6 +26,7 @@ struct sf_target {
   pid_t tgid;                       /* its process */
   int pidfd;                        /* the process's pidfd, or -1 */
   struct sf_tid *tids;              /* the threads seen, for per=thread */
+  uint64_t *tree;                   /* per=tree: one count per rule for all the processes */
   unsigned ntids;
   int dup;       /* the target's fd in this process, -1 until asked; -2: could not */
   char site[160];

@@ -59,11 +59,15 @@ void sf_fail_on_format(unsigned mask, char *buf, size_t len);
 struct sf_fault {
   int call;                /* enum sf_call_id */
   int err;
-  unsigned long long when; /* occurrence, counted per process over the rule's matches */
+  unsigned long long when; /* occurrence, counted per process over the rule's matches (over
+                            * the process tree with per_tree) */
   unsigned long long until;/* a burst's last occurrence; 0 for one failure */
   long long window_ms;     /* > 0: sustained, for this long */
   char site[SF_SITE_MAX];  /* "" when the point is per occurrence, else MODULE+0xOFF */
   bool force;              /* the rule has :force (explore --errnos all) */
+  bool per_tree;           /* the rule has :per=tree: when counts the calls of the whole
+                            * process tree (explore: the baseline forked children that made
+                            * calls) */
 };
 
 /* The kinds of points: one failure, failures in a row, a failure that lasts, two faults

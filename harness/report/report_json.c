@@ -52,6 +52,8 @@ static void sf_write_point(const struct sf_report *r, const struct sf_point *p, 
       fprintf(f, ",\"until\":%llu", p->fault[i].until);
     if (p->fault[i].window_ms > 0)
       fprintf(f, ",\"window_ms\":%lld", p->fault[i].window_ms);
+    if (p->fault[i].per_tree)
+      fputs(",\"per_tree\":true", f);
     fprintf(f, ",\"force\":%s,\"errno_class\":\"%s\"}", p->fault[i].force ? "true" : "false",
             sf_errno_env(p->fault[i].call, p->fault[i].err) == 1 ? "env" : "bug");
   }
@@ -270,6 +272,7 @@ static int sf_load_fault(const struct sf_json *f, struct sf_fault *out, size_t p
   out->until = (unsigned long long)until;
   out->window_ms = window;
   out->force = sf_json_bool(f, "force", false);
+  out->per_tree = sf_json_bool(f, "per_tree", false);
   snprintf(out->site, sizeof out->site, "%s", site ? site : "");
   /* replay hands the rule to the shim: one it would refuse (a bad site) is refused here */
   static struct sf_ruleset rs;

@@ -24,8 +24,8 @@ void sf_fault_rule(const struct sf_fault *f, char *buf, size_t len)
     snprintf(when, sizeof when, "%llu..%llu", f->when, f->until);
   else
     snprintf(when, sizeof when, "%llu", f->when);
-  snprintf(buf, len, "%s:error=%s%s:when=%s%s", call, en ? en : "?", site, when,
-           f->force ? ":force" : "");
+  snprintf(buf, len, "%s:error=%s%s:when=%s%s%s", call, en ? en : "?", site, when,
+           f->per_tree ? ":per=tree" : "", f->force ? ":force" : "");
 }
 
 void sf_point_rules(const struct sf_point *p, char *buf, size_t len)

@@ -11,6 +11,11 @@
   FIFOs       a FIFO given as a report to write (--json, --junit, --html) or to read (merge,
               replay) is refused with a message naming it, never waited on; an open pipe
               (>(...), <(...)) is not a FIFO to wait on and is taken
+  fork        fork_server forks a child per connection: explore counts over the process
+              tree (:per=tree), so a point fails one request, not the first recv of every
+              child (which would look like a server that stopped serving); and the rule
+              itself under `sockfault run`: per=tree fails the 1st recv of the tree once,
+              per=process the 1st recv of every child
   --force     recorded in the report's options (and --errnos all's): kept by merge, which
               refuses to mix forced and unforced shards, and by replay (:force in its rules)
 
@@ -19,8 +24,10 @@ Environment: SF_CLI (the sockfault command), SF_TARGETS (the built tests/targets
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 from strays import main  # noqa: E402  (sets this test's SF_TEST_TOKEN)
@@ -54,6 +61,49 @@ class Tmp(unittest.TestCase):
             with open(path, encoding="utf-8") as f:
                 report = json.load(f)
         return p, report, path
+
+
+class ForkPerConnection(Tmp):
+    def test_explore_counts_over_the_tree(self):
+        p, r, _ = self.explore("fork", "--calls", "recv", "--max-per-call", "2", "--errnos",
+                               "ECONNRESET,ETIMEDOUT", "--check",
+                               f"{target('ping_client')} {{port}}", "--",
+                               target("fork_server"), "{port}")
+        msg = f"rc={p.returncode}\nstderr:\n{p.stderr}"
+        self.assertEqual(p.returncode, 0, msg)
+        self.assertIn("more than one process (it forks)", p.stderr)
+        self.assertEqual(len(r["points"]), 4, msg)
+        for pt in r["points"]:
+            self.assertTrue(pt["rules"].endswith(":per=tree"), pt)
+            self.assertTrue(pt["faults"][0].get("per_tree"), pt)
+            self.assertTrue(pt["fired"], pt)
+            self.assertEqual(pt["class"], "ok", pt)
+
+    def test_run_per_tree_and_per_process(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        # the readiness probe's child races the first ping's child for the tree's 1st recv:
+        # per=tree fails at most one of the pings, per process every one
+        for rule, most, least in (("recv:error=ECONNRESET:when=1:per=tree", 1, 0),
+                                  ("recv:error=ECONNRESET:when=1", 3, 3)):
+            srv = subprocess.Popen([CLI, "run", "-e", rule, "--", target("fork_server"),
+                                    str(port)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=self.env)
+            try:
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                failed = sum(subprocess.run([target("ping_client"), str(port)],
+                                            timeout=10).returncode != 0 for _ in range(3))
+                self.assertTrue(least <= failed <= most, (rule, failed))
+            finally:
+                srv.terminate()
+                srv.wait(timeout=10)
 
 
 class Readiness(Tmp):

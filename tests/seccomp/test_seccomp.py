@@ -372,6 +372,19 @@ class Faithful(unittest.TestCase):
         ("socket:error=EMFILE:when=2", "threads", "1"),
     ]
 
+    def test_per_tree(self):
+        """A fork-per-connection server: per=tree fails the tree's 1st recv once (the
+        readiness probe's child or one ping's), per process every child's 1st recv."""
+        for rule, most, least in (("recv:error=ECONNRESET:when=1:per=tree", 1, 0),
+                                  ("recv:error=ECONNRESET:when=1", 3, 3)):
+            srv = Server([CLI, "run", "-e", rule, "--", prog("fork_server_static"), "{port}"])
+            try:
+                failed = sum(subprocess.run([prog("ping_client_static"), str(srv.port)],
+                                            timeout=10).returncode != 0 for _ in range(3))
+                self.assertTrue(least <= failed <= most, (rule, failed))
+            finally:
+                srv.close()
+
     def test_same_as_preload(self):
         static, dyn = prog("faithful_probe_static"), prog("faithful_probe_dyn")
         for rule, part, want in self.CASES:

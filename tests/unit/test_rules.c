@@ -196,7 +196,7 @@ int main(void)
   bad("accept:error=EMFILE:site=nooffset", "site=nooffset");
   bad("accept:when=2", "no error=");
   bad("accept:error=EMFILE:error=EPERM", "'error' given twice");
-  bad("accept:error=EMFILE:per=fiber", "per=fiber: expected thread or process");
+  bad("accept:error=EMFILE:per=fiber", "per=fiber: expected thread, process or tree");
   bad("accept:error=", "empty value for 'error'");
   bad("accept:error=EMFILE::when=1", "empty field");
   bad("accept:error=EMFILE:", "empty field");
@@ -231,6 +231,7 @@ int main(void)
   roundtrip("all:error=any:prob=0.000000001:seed=18446744073709551615");
   roundtrip("recv:error=EINTR:prob=0.5:family=unix:type=dgram:port=0:fd=2147483647");
   roundtrip("socket:error=EMFILE:when=2:per=thread");
+  roundtrip("read:error=ECONNRESET:when=1:per=tree");
   roundtrip("socket:error=EBADF:force:site=a.out+0xdeadbeef");
   roundtrip("%net:error=ECONNRESET:force;read,write:error=EIO");
   roundtrip("accept4:error=EMFILE:when=3+:for=2s;socket:error=ENOBUFS:for=1500ms:force");

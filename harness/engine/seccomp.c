@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -27,17 +26,10 @@
 
 #include "decide.h"
 #include "logfmt.h"
+#include "seccomp_filter.h"
 #include "seccomp_target.h"
 #include "table.h"
 
-/* x86-64 has no send(2) nor recv(2): libc's send and recv are sendto and recvfrom with no
- * address (glibc and musl alike); calls.def's other calls are system calls of their own. */
-#ifndef SYS_send
-#define SYS_send -1
-#endif
-#ifndef SYS_recv
-#define SYS_recv -1
-#endif
 /* Linux 6.6: wake the target on the supervisor's CPU at once (not in Debian 12's headers) */
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
@@ -45,48 +37,7 @@
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
-#ifndef __X32_SYSCALL_BIT
-#define __X32_SYSCALL_BIT 0x40000000
-#endif
 
-static const int sf_sys_of[SF_NCALLS] = {
-#define SF_CALL(name, ...) [SF_ID_##name] = SYS_##name,
-#include "calls.def"
-#undef SF_CALL
-};
-
-/* A call with no system call of its own, and the one that carries it (its address, the
- * fifth argument, is then NULL). */
-static const struct {
-  int call, via;
-} sf_carried[] = {{SF_ID_send, SF_ID_sendto}, {SF_ID_recv, SF_ID_recvfrom}};
-
-static int sf_call_sys(int call)
-{
-  if (sf_sys_of[call] >= 0)
-    return sf_sys_of[call];
-  for (size_t i = 0; i < sizeof sf_carried / sizeof sf_carried[0]; i++)
-    if (sf_carried[i].call == call)
-      return sf_sys_of[sf_carried[i].via];
-  return -1;
-}
-
-/* The table's call a notification stands for, or -1. */
-static int sf_sys_call(int nr, const __u64 *args)
-{
-  for (int c = 0; c < SF_NCALLS; c++) {
-    if (sf_sys_of[c] != nr)
-      continue;
-    for (size_t i = 0; i < sizeof sf_carried / sizeof sf_carried[0]; i++)
-      if (sf_carried[i].via == c && args[4] == 0)
-        return sf_carried[i].call;
-    return c;
-  }
-  return -1;
-}
-
-
-#define SF_SUP_MAX_INSNS 256
 #define SF_SUP_MAX_PROCS 256
 #define SF_SUP_MAX_TIDS 1024
 
@@ -103,9 +54,7 @@ struct sf_sup {
   struct sf_sup_conf conf;
   struct sf_ruleset rules;
   uint64_t base_seed;
-  struct sock_filter insn[SF_SUP_MAX_INSNS];
-  unsigned short ninsn;
-  uint64_t trapped;       /* calls whose notifications are decided here */
+  struct sf_bpf filter; /* its trapped: the calls whose notifications are decided here */
   pid_t root;
   int listener;
   int log_fd;
@@ -120,101 +69,6 @@ struct sf_sup {
   bool warned_uring;
   unsigned long long injected;
 };
-
-/* --- the filter ----------------------------------------------------------------------------- */
-
-static int sf_emit(struct sf_sup *s, struct sock_filter f)
-{
-  if (s->ninsn >= SF_SUP_MAX_INSNS)
-    return -1;
-  s->insn[s->ninsn++] = f;
-  return 0;
-}
-
-/* if nr == k: return ret */
-static int sf_emit_case(struct sf_sup *s, int nr, uint32_t ret)
-{
-  return sf_emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 1)) ||
-         sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret));
-}
-
-/* The errno every call of this kind gets, if the filter itself can give it: nothing logged,
- * the rules reach children, the call has its own system call and carries no other, it acts
- * on sockets only (not read/write/close), and every rule covering it fires always. */
-static int sf_compiled_errno(const struct sf_sup *s, int call)
-{
-  if (s->conf.log || !s->conf.inherit || sf_sys_of[call] < 0 ||
-      sf_calls[call].ctx == SF_CTX_SOCKFD)
-    return 0;
-  for (size_t i = 0; i < sizeof sf_carried / sizeof sf_carried[0]; i++)
-    if (sf_carried[i].via == call)
-      return 0;
-  int err = 0;
-  for (unsigned i = 0; i < s->rules.n; i++) {
-    const struct sf_rule *r = &s->rules.rule[i];
-    if (!(r->calls & SF_CALL_BIT(call)))
-      continue;
-    int e = sf_rule_constant_errno(r, call);
-    if (e == 0)
-      return 0;
-    if (err == 0)
-      err = e; /* the first rule wins, as in sf_decide_rules */
-  }
-  return err;
-}
-
-static int sf_build_filter(struct sf_sup *s)
-{
-  uint64_t armed = 0;
-  for (unsigned i = 0; i < s->rules.n; i++)
-    armed |= s->rules.rule[i].calls;
-  uint64_t want = armed | (s->conf.log_all ? SF_ALL_CALLS : 0);
-  /* an EMFILE/ENFILE for= window gives a slot back on each close (decide.c) */
-  for (unsigned i = 0; i < s->rules.n; i++)
-    if (s->rules.rule[i].has_for && (s->rules.rule[i].err == EMFILE || s->rules.rule[i].err == ENFILE))
-      want |= sf_calls_of_kind(SF_K_CLOSEFD);
-  int compiled[SF_NCALLS];
-  for (int c = 0; c < SF_NCALLS; c++)
-    compiled[c] = (want & SF_CALL_BIT(c)) ? sf_compiled_errno(s, c) : 0;
-  s->ninsn = 0;
-  int rc = 0;
-  /* other ABIs (i386's int 0x80, x32) are let through: documented as out of reach */
-  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                                offsetof(struct seccomp_data, arch)));
-  rc |= sf_emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
-  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                                offsetof(struct seccomp_data, nr)));
-  rc |= sf_emit(s, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1));
-  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-  uint64_t done_sys[8] = {0}; /* system call numbers already given a case (< 512) */
-  for (int c = 0; c < SF_NCALLS; c++)
-    if (compiled[c]) {
-      int nr = sf_sys_of[c];
-      rc |= sf_emit_case(s, nr, SECCOMP_RET_ERRNO | ((uint32_t)compiled[c] & SECCOMP_RET_DATA));
-      done_sys[nr / 64] |= UINT64_C(1) << (nr % 64);
-    }
-  s->trapped = 0;
-  for (int c = 0; c < SF_NCALLS; c++) {
-    if (!(want & SF_CALL_BIT(c)) || compiled[c])
-      continue;
-    int nr = sf_call_sys(c);
-    if (nr < 0 || nr >= 512)
-      continue;
-    s->trapped |= SF_CALL_BIT(c);
-    if (done_sys[nr / 64] & (UINT64_C(1) << (nr % 64)))
-      continue;
-    done_sys[nr / 64] |= UINT64_C(1) << (nr % 64);
-    rc |= sf_emit_case(s, nr, SECCOMP_RET_USER_NOTIF);
-  }
-  /* each process's exit, for the log's exit record (sockets left open) */
-  if (s->conf.log)
-    rc |= sf_emit_case(s, SYS_exit_group, SECCOMP_RET_USER_NOTIF);
-  /* io_uring submits socket operations no filter sees: said once, when it is set up */
-  rc |= sf_emit_case(s, SYS_io_uring_setup, SECCOMP_RET_USER_NOTIF);
-  rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-  return rc ? -1 : 0;
-}
 
 struct sf_sup *sf_sup_new(const struct sf_sup_conf *conf, char *err, size_t errlen)
 {
@@ -232,7 +86,7 @@ struct sf_sup *sf_sup_new(const struct sf_sup_conf *conf, char *err, size_t errl
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   s->base_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
-  if (sf_build_filter(s) != 0) {
+  if (sf_filter_build(&s->filter, &s->rules, conf->log != NULL, conf->log_all, conf->inherit) != 0) {
     snprintf(err, errlen, "seccomp: the filter for these rules is too long");
     free(s);
     return NULL;
@@ -264,7 +118,7 @@ struct sf_sup *sf_sup_new(const struct sf_sup_conf *conf, char *err, size_t errl
 
 int sf_sup_install(const struct sf_sup *s)
 {
-  struct sock_fprog prog = {.len = s->ninsn, .filter = (struct sock_filter *)s->insn};
+  struct sock_fprog prog = {.len = s->filter.ninsn, .filter = (struct sock_filter *)s->filter.insn};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return -1;
   /* WAIT_KILLABLE_RECV (Linux 5.19): once we have read a call, a signal no longer interrupts
@@ -504,7 +358,7 @@ int sf_sup_handle(struct sf_sup *s)
   }
   const __u64 *a = s->req->data.args;
   const int call = sf_sys_call(nr, a);
-  struct sf_proc *p = call >= 0 && (s->trapped & SF_CALL_BIT(call)) ? sf_proc_of(s, (pid_t)s->req->pid) : NULL;
+  struct sf_proc *p = call >= 0 && (s->filter.trapped & SF_CALL_BIT(call)) ? sf_proc_of(s, (pid_t)s->req->pid) : NULL;
   if (!p)
     return sf_respond(s, 0, 0, true); /* trapped for another call sharing its system call */
   struct sf_target t = {.listener = s->listener, .req = s->req, .tgid = p->tgid, .pidfd = p->pidfd,

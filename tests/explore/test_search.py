@@ -321,6 +321,13 @@ class Context(Case):
 
 
 class Usage(Case):
+    def test_context_needs_preload(self):
+        p = self.cli("explore", "--backend", "seccomp", "--search", "5", "--context", "2", "--",
+                     target("fallback_ok"))
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertIn("--context 2 needs the preload backend", p.stderr)
+        self.assertEqual(p.stdout, "")
+
     def test_refused(self):
         for args, token in ((["--search", "0"], "--search"), (["--search", "x"], "--search"),
                             (["--search", "5", "--max-faults", "9"], "--max-faults"),

@@ -489,8 +489,8 @@ static void sf_progress_judged(void *ctx, size_t done, size_t total, const struc
   pg->last = now;
   long long eta = done ? (now - pg->t0) * (long long)(total - done) / (long long)done / 1000 : 0;
   char line[160];
-  snprintf(line, sizeof line, "explore: %zu/%zu runs, %zu findings so far, ETA %lld:%02lld",
-           done, total, pg->findings, eta / 60, eta % 60);
+  snprintf(line, sizeof line, "explore: %zu/%zu runs, %zu finding%s so far, ETA %lld:%02lld",
+           done, total, pg->findings, pg->findings == 1 ? "" : "s", eta / 60, eta % 60);
   sf_progress_draw(pg, line);
 }
 

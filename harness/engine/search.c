@@ -506,8 +506,9 @@ static void sf_search_status(struct sf_search *s)
     return;
   char line[200];
   snprintf(line, sizeof line,
-           "explore: search %u/%u runs (+%u minimising), %u kept, %zu signatures, %u findings",
-           s->runs, s->x->rep.search, s->minimise_runs, s->kept, s->sigs.n, s->findings);
+           "explore: search %u/%u runs (+%u minimising), %u kept, %zu signature%s, %u finding%s",
+           s->runs, s->x->rep.search, s->minimise_runs, s->kept, s->sigs.n,
+           s->sigs.n == 1 ? "" : "s", s->findings, s->findings == 1 ? "" : "s");
   s->io->status(s->io->ctx, line);
 }
 

@@ -231,7 +231,7 @@ int sf_explore_run(struct sf_explore *x, struct sf_session *s, const struct sf_e
   if (sf_baseline(x, s, &base_res) != 0)
     return *s->pool.stop ? 128 + *s->pool.stop : SOCKFAULT_EXIT_BASELINE;
   long ns = sf_points_singles(x, base_res.calls, base_res.ncalls);
-  if (sf_baseline_forked(base_res.calls, base_res.ncalls))
+  if (x->per_tree)
     sf_err("explore", "note: the baseline's calls came from more than one process (it forks): "
            "each point fails its call once in the whole process tree (:per=tree), not once "
            "in every child");

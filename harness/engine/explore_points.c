@@ -105,9 +105,7 @@ bool sf_baseline_forked(const struct sf_logcall *calls, size_t ncalls)
   return false;
 }
 
-/* The occurrence of calls[j] among its call's records: per process (the log's n), or, when
- * the baseline forked, over the whole tree in the log's order (per=tree). */
-static unsigned long long sf_occurrence(const struct sf_logcall *calls, size_t j, bool tree)
+unsigned long long sf_occurrence(const struct sf_logcall *calls, size_t j, bool tree)
 {
   if (!tree)
     return calls[j].n;
@@ -142,7 +140,7 @@ static long sf_points_lasting(struct sf_explore *x, const struct sf_logcall *cal
     if (j >= ncalls)
       continue;
     unsigned ne = sf_explore_errnos(x, call, calls[j].unix_family, errs, SF_MAX_ERRNO_SEL);
-    const bool tree = sf_baseline_forked(calls, ncalls);
+    const bool tree = x->per_tree;
     struct sf_fault f = {.call = call, .when = sf_occurrence(calls, j, tree), .force = x->force,
                          .per_tree = tree};
     for (unsigned e = 0; burst && e < ne; e++)
@@ -177,7 +175,7 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
   const bool once = (x->rep.kinds & SF_KIND_BIT(SF_KIND_ONCE)) != 0;
   /* a program that forks children which make calls (a process per connection) is faulted
    * once in the whole tree, not once in every child: per=tree, occurrences over the tree */
-  const bool tree = sf_baseline_forked(calls, ncalls);
+  const bool tree = x->per_tree = sf_baseline_forked(calls, ncalls);
   for (int call = 0; call < SF_NCALLS && once; call++) {
     if (!(x->calls_mask & SF_CALL_BIT(call)))
       continue;
@@ -293,7 +291,8 @@ long sf_points_pairs(struct sf_explore *x, const struct sf_runres *res, size_t n
         cd->second.call = c->call;
         cd->second.force = x->force;
         cd->second.err = errs[e];
-        cd->second.when = c->n;
+        cd->second.per_tree = x->per_tree;
+        cd->second.when = sf_occurrence(r->calls, k, x->per_tree);
       }
     }
   }

@@ -24,6 +24,10 @@ struct sf_explore {
   /* every rule with :force (--force, --errnos all): past the shim's state checks */
   bool force;
   unsigned pairs_per_fault; /* later calls considered for a second fault */
+  /* the baseline's calls came from more than one process (it forks children that make
+   * calls): every fault counts its occurrences over the process tree (:per=tree), set by
+   * sf_points_singles */
+  bool per_tree;
 };
 
 /* The errnos to try on a call, in table order: the selection where documented, else all
@@ -40,6 +44,9 @@ long sf_points_singles(struct sf_explore *x, const struct sf_logcall *calls, siz
 /* The baseline's calls came from more than one process (it forked children that made calls):
  * its points then count occurrences over the process tree (per=tree). */
 bool sf_baseline_forked(const struct sf_logcall *calls, size_t ncalls);
+/* The occurrence of calls[j] among its call's records: per process (the log's n), or over
+ * the whole tree in the log's order (tree: per=tree). */
+unsigned long long sf_occurrence(const struct sf_logcall *calls, size_t j, bool tree);
 
 /* Keep the first SF_TIMELINE_MAX of the baseline's calls in rep.baseline for the reports.
  * 0, or -1 when out of memory. */

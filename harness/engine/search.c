@@ -303,14 +303,16 @@ static int sf_extend(struct sf_search *s, const struct sf_sched *sc, unsigned ro
       const struct sf_logcall *k = &c[j];
       if (!(x->calls_mask & SF_CALL_BIT(k->call)) || k->failed)
         continue;
-      struct sf_fault f = {.call = k->call, .when = k->n, .force = x->force};
+      struct sf_fault f = {.call = k->call, .when = sf_occurrence(c, j, x->per_tree),
+                           .force = x->force, .per_tree = x->per_tree};
       if (x->rep.by_site) {
         if (!k->site[0] || k->site[0] == '?')
           continue;
         snprintf(f.site, sizeof f.site, "%s", k->site);
-        f.when = 0; /* the occurrence at this site, in this process */
+        f.when = 0; /* the occurrence at this site, in this process (or the tree) */
         for (size_t i = 0; i <= j; i++)
-          f.when += c[i].pid == k->pid && c[i].call == k->call && strcmp(c[i].site, k->site) == 0;
+          f.when += (x->per_tree || c[i].pid == k->pid) && c[i].call == k->call &&
+                    strcmp(c[i].site, k->site) == 0;
       }
       if (sf_has_fault(sc, f.call, f.when, f.site))
         continue;

@@ -79,6 +79,27 @@ class ForkPerConnection(Tmp):
             self.assertTrue(pt["fired"], pt)
             self.assertEqual(pt["class"], "ok", pt)
 
+    def test_search_and_pairs_count_over_the_tree(self):
+        """--search's and --depth 2's faults count over the tree too: per process, a fault
+        the search added on a child's recv failed every child's, a false stopped-serving."""
+        common = ["--calls", "recv,send,close", "--max-per-call", "2", "--check",
+                  f"{target('ping_client')} {{port}}", "--", target("fork_server"), "{port}"]
+        # --depth 2: close's EINTR (forced: a socket's close never gives it) is the only
+        # second fault a failed recv or send leaves in the child
+        for mode in (["--search", "40", "--max-faults", "2", "--errnos", "ECONNRESET,EPIPE"],
+                     ["--depth", "2", "--budget", "8", "--force", "--errnos",
+                      "ECONNRESET,EPIPE,EINTR"]):
+            p, r, _ = self.explore("fork-more", *mode, *common)
+            msg = f"{mode} rc={p.returncode}\nstderr:\n{p.stderr}"
+            self.assertIn(p.returncode, (0, 1), msg)
+            for pt in r["points"]:
+                self.assertTrue(all(f.get("per_tree") for f in pt["faults"]), pt)
+                self.assertNotEqual(pt["class"], "stopped-serving", pt)
+            if mode[0] == "--search":
+                self.assertEqual(r["summary"]["findings"], 0, msg)
+            else:
+                self.assertTrue([pt for pt in r["points"] if len(pt["faults"]) > 1], msg)
+
     def test_run_per_tree_and_per_process(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

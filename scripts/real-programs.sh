@@ -16,7 +16,8 @@ usage: scripts/real-programs.sh [--build DIR] [--out DIR] [--only NAME,...] [--j
   --out DIR           where the reports go: NAME.txt (the matrix and findings), NAME.json
                       (default: real-programs-out)
   --only LIST         only these programs (default: all of them):
-                      servers nginx lighttpd memcached redis socat,
+                      servers nginx lighttpd memcached redis socat busybox-httpd (static:
+                      through the seccomp backend),
                       clients curl wget nc redis-cli
   --jobs N            explore --jobs (default 2)
   --max-per-call N    explore --max-per-call (default 2)
@@ -146,6 +147,13 @@ fi
 if wanted socat && need socat socat; then
   explore socat --check "$(tcp_check hello hello)" -- socat \
     TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork EXEC:/bin/cat
+fi
+if wanted busybox-httpd && need busybox busybox-httpd; then
+  # Debian's busybox is static: --backend auto explores it through seccomp; httpd forks a
+  # child per connection, so explore counts over the process tree (:per=tree)
+  mkdir -p "$work/bbwww" && echo ok >"$work/bbwww/index.html"
+  explore busybox-httpd --check "$http_check" -- busybox httpd -f -p 127.0.0.1:{port} \
+    -h "$work/bbwww"
 fi
 # The clients, each against a peer of its own started here (not under the shim).
 start_peer() { "$@" >/dev/null 2>&1 & peers+=($!); sleep 0.3; }

@@ -138,9 +138,9 @@ if wanted memcached && need memcached memcached; then
     -p {port} -U 0 -t 1 -c 64
 fi
 if wanted redis && need redis-server redis; then
-  # through sh: explore runs PROG by its resolved path, and redis-server is a symlink to
-  # redis-check-rdb, which picks its personality from argv[0]
-  explore redis --check "$(tcp_check PING +PONG)" -- /bin/sh -c 'exec redis-server "$@"' sh \
+  # redis-server is a symlink to redis-check-rdb, which picks its personality from argv[0]:
+  # explore runs PROG by the path given, with that argv[0] (issue 19), so no wrapper
+  explore redis --check "$(tcp_check PING +PONG)" -- redis-server \
     --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir {tmp} --daemonize no \
     --maxclients 64
 fi

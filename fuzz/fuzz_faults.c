@@ -92,7 +92,22 @@ static int client_connect(struct rs_server *srv, bool loopback)
   FZ_CHECK(fd >= 0, "socket: %s", strerror(errno));
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(rs_server_port(srv)),
                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  FZ_CHECK(syscall(SYS_connect, fd, &a, sizeof a) == 0, "connect: %s", strerror(errno));
+  long rc = syscall(SYS_connect, fd, &a, sizeof a);
+  if (rc != 0 && errno == EINTR) {
+    /* A signal (libFuzzer's once-a-second timer) came during a connect that took long (a
+     * SYN that met an old connection's TIME_WAIT is sent again after 1 s): the connection
+     * goes on in the background; wait for it and take its result. */
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+      ;
+    int err = ETIMEDOUT;
+    socklen_t len = sizeof err;
+    if (p.revents && syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+      err = errno;
+    rc = err == 0 ? 0 : -1;
+    errno = err;
+  }
+  FZ_CHECK(rc == 0, "connect: %s", strerror(errno));
   /* Close with a reset: no TIME_WAIT piles up over millions of inputs. No Nagle: each
    * chunk leaves at once, not after a delayed ACK (wall-clock time). */
   struct linger lg = {1, 0};

@@ -6,8 +6,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -79,31 +82,119 @@ static uint64_t sf_shim_thread_count(struct sf_ctx *c, const struct sf_rulestate
   return ++sf_tcount[i];
 }
 
-/* per=tree: one count per rule for the process and every process forked from it, in an
- * anonymous shared mapping made before any fork (a child shares it; an exec'd program's shim
- * makes its own). Without the mapping (mmap refused), the process's own counts. */
-static _Atomic uint64_t *sf_tree;
+/* per=tree: one count per rule for the process and every process forked or exec'd from it,
+ * in a shared memfd page made before any fork. A forked child shares the mapping; an exec'd
+ * program's shim maps the same page again from SOCKFAULT_TREE_FD (the fd is inherited, not
+ * close-on-exec; if the program closed it, the creator's through /proc), so the tree counts
+ * on across exec as under the seccomp backend. When neither can be had (the creator is gone
+ * too, memfd refused), a fresh page; without any mapping, the process's own counts. */
+#define SF_TREE_BYTES (SF_MAX_RULES * sizeof(uint64_t))
+#define SF_TREE_FD_MIN 600 /* above the log's (500): programs reusing low fds rarely meet it */
+static _Atomic uint64_t *_Atomic sf_tree;
 static _Atomic uint64_t sf_tree_local[SF_MAX_RULES];
 
-void sf_tree_reset(bool wanted)
+/* The tree's page, if fd (ours, or pid's through /proc) is it; -1 if not. */
+static int sf_tree_open(int pid, int fd)
 {
-  if (wanted && sf_tree == NULL) {
-    void *m = mmap(NULL, SF_MAX_RULES * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (m != MAP_FAILED)
-      sf_tree = m;
+  char path[48], link[64];
+  for (int pass = 0; pass < 2; pass++) {
+    snprintf(path, sizeof path, pass ? "/proc/%d/fd/%d" : "/proc/self/fd/%d",
+             pass ? pid : fd, fd);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    link[n > 0 ? n : 0] = '\0';
+    if (strncmp(link, "/memfd:sockfault-tree", 21) != 0)
+      continue;
+    if (pass == 0)
+      return fd;
+    int own = open(path, O_RDWR | O_CLOEXEC); /* the creator's: the program closed ours */
+    if (own >= 0)
+      return own;
   }
+  return -1;
+}
+
+/* The page of the process that exec'd us, if SOCKFAULT_TREE_FD ("PID:FD", the process that
+ * made it and its fd) names it: our inherited fd, or, when the program closed it (Python's
+ * subprocess closes every fd), the creator's through /proc while it lives. */
+static bool sf_tree_inherit(void)
+{
+  const char *v = getenv("SOCKFAULT_TREE_FD");
+  long num[2] = {0, 0};
+  int k = 0;
+  for (const char *p = v; p && *p && k < 2; p++) {
+    if (*p == ':')
+      k++;
+    else if (*p >= '0' && *p <= '9' && num[k] < (1 << 22))
+      num[k] = num[k] * 10 + (*p - '0');
+    else
+      return false;
+  }
+  if (!v || k != 1 || num[0] <= 0 || num[1] <= 0 || num[1] >= (1 << 20))
+    return false;
+  int fd = sf_tree_open((int)num[0], (int)num[1]);
+  struct stat st;
+  void *m = MAP_FAILED;
+  if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size == (off_t)SF_TREE_BYTES)
+    m = mmap(NULL, SF_TREE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (fd >= 0 && fd != (int)num[1])
+    close(fd);
+  if (m == MAP_FAILED)
+    return false;
+  atomic_store_explicit(&sf_tree, m, memory_order_release);
+  return true;
+}
+
+static void sf_tree_create(void)
+{
+  static char env[48]; /* putenv keeps the string */
+  void *m = MAP_FAILED;
+  int fd = memfd_create("sockfault-tree", 0);
+  if (fd >= 0) {
+    int high = fcntl(fd, F_DUPFD, SF_TREE_FD_MIN);
+    if (high >= 0) {
+      close(fd);
+      fd = high;
+    }
+    if (ftruncate(fd, (off_t)SF_TREE_BYTES) == 0)
+      m = mmap(NULL, SF_TREE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) {
+      snprintf(env, sizeof env, "SOCKFAULT_TREE_FD=%d:%d", (int)getpid(), fd);
+      putenv(env);
+    } else {
+      close(fd);
+    }
+  }
+  if (m == MAP_FAILED) /* no memfd: shared with forked children only */
+    m = mmap(NULL, SF_TREE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m != MAP_FAILED)
+    atomic_store_explicit(&sf_tree, m, memory_order_release);
+}
+
+void sf_tree_reset(bool wanted, bool start)
+{
+  int saved = errno;
+  if (wanted && atomic_load_explicit(&sf_tree, memory_order_acquire) == NULL) {
+    if (start && sf_tree_inherit()) {
+      errno = saved;
+      return; /* the tree's counts go on */
+    }
+    sf_tree_create();
+  }
+  _Atomic uint64_t *t = atomic_load_explicit(&sf_tree, memory_order_acquire);
   for (unsigned i = 0; i < SF_MAX_RULES; i++) {
     atomic_store_explicit(&sf_tree_local[i], 0, memory_order_relaxed);
-    if (sf_tree)
-      atomic_store_explicit(&sf_tree[i], 0, memory_order_relaxed);
+    if (t)
+      atomic_store_explicit(&t[i], 0, memory_order_relaxed);
   }
+  errno = saved;
 }
 
 static uint64_t sf_shim_tree_count(struct sf_ctx *c, unsigned i)
 {
   (void)c;
-  _Atomic uint64_t *t = sf_tree ? sf_tree : sf_tree_local;
+  _Atomic uint64_t *t = atomic_load_explicit(&sf_tree, memory_order_acquire);
+  if (t == NULL)
+    t = sf_tree_local;
   return atomic_fetch_add_explicit(&t[i], 1, memory_order_relaxed) + 1;
 }
 

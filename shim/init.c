@@ -152,13 +152,15 @@ void sf_arm(void)
     sf_fd_forget_from(0, ~0U);
 }
 
-static void sf_seed_rules(void)
+/* start: at the shim's start (per=tree's counts may go on from an exec'ing parent), else the
+ * control API's new rules */
+static void sf_seed_rules(bool start)
 {
   sf_rulestate_seed(&sf_g.rs, sf_random_seed());
   bool tree = false;
   for (unsigned i = 0; i < sf_g.rs.rules.n; i++)
     tree |= sf_g.rs.rules.rule[i].per_tree;
-  sf_tree_reset(tree);
+  sf_tree_reset(tree, start);
 }
 
 static void sf_after_fork_child(void)
@@ -209,7 +211,7 @@ void sf_init(void)
   }
   sf_check_env_names();
   sf_load_rules(&sf_g.rs.rules);
-  sf_seed_rules();
+  sf_seed_rules(true);
 
   const char *inherit = getenv("SOCKFAULT_INHERIT");
   if (inherit && strcmp(inherit, "0") != 0 && strcmp(inherit, "1") != 0) {
@@ -298,7 +300,7 @@ __attribute__((visibility("default"))) int sockfault_set_rules(const char *rules
   if (rules && sf_rules_parse(rules, strlen(rules), "sockfault_set_rules", &fresh, err, errlen) != 0)
     return -1;
   sf_g.rs.rules = fresh;
-  sf_seed_rules();
+  sf_seed_rules(false);
   sf_arm();
   return 0;
 }
@@ -306,7 +308,7 @@ __attribute__((visibility("default"))) int sockfault_set_rules(const char *rules
 __attribute__((visibility("default"))) void sockfault_reset(void)
 {
   sf_rulestate_reset(&sf_g.rs);
-  sf_tree_reset(false);
+  sf_tree_reset(false, false);
 }
 
 __attribute__((visibility("default"))) unsigned long long sockfault_injected(void)

@@ -82,9 +82,10 @@ void sf_ctx_ports(struct sf_ctx *c) SF_HIDDEN;
 /* A descriptor was closed: while an EMFILE/ENFILE for= window is open, the next matching
  * call gets the freed slot (decide.c). */
 void sf_slot_freed(void) SF_HIDDEN;
-/* per=tree's counts zeroed; their shared mapping made first if wanted (some rule has
- * per=tree) and not made yet (ctx.c). */
-void sf_tree_reset(bool wanted) SF_HIDDEN;
+/* per=tree's counts zeroed (the whole tree's: every process sharing them); their shared page
+ * made first if wanted (some rule has per=tree) and not made yet, or, at start, taken over
+ * from the process that exec'd us (SOCKFAULT_TREE_FD), then not zeroed (ctx.c). */
+void sf_tree_reset(bool wanted, bool start) SF_HIDDEN;
 /* ctx.c: after an injected EPIPE from a send or write on a stream socket without MSG_NOSIGNAL:
  * SIGPIPE to the calling thread, as the kernel sends it (its disposition decides). */
 void sf_fake_sigpipe(struct sf_ctx *c, int err) SF_HIDDEN;

@@ -67,6 +67,7 @@ struct sf_sup {
   unsigned ntids, tid_next;
   uint64_t tree[SF_MAX_RULES]; /* per=tree's counts (seccomp_target.c) */
   bool warned_uring;
+  bool warned_full;       /* the process table was full: said once */
   unsigned long long injected;
 };
 
@@ -200,6 +201,25 @@ static void sf_log_start(struct sf_sup *s, struct sf_proc *p, pid_t tid)
   sf_log_write(s, rec, sf_logfmt_event(p->tgid, tid, "start", extra, rec));
 }
 
+static void sf_proc_drop(struct sf_sup *s, struct sf_proc *p);
+
+/* A process that ended without exit_group reaching us (killed by a signal, a crash) stays in
+ * the table: its pidfd then polls readable. Drop such entries; how many were dropped. */
+static unsigned sf_proc_sweep(struct sf_sup *s)
+{
+  unsigned dropped = 0;
+  for (unsigned i = 0; i < s->nprocs;) {
+    struct pollfd pf = {.fd = s->procs[i]->pidfd, .events = POLLIN};
+    if (s->procs[i]->pidfd >= 0 && poll(&pf, 1, 0) == 1) {
+      sf_proc_drop(s, s->procs[i]); /* moves the last entry to i */
+      dropped++;
+    } else {
+      i++;
+    }
+  }
+  return dropped;
+}
+
 static struct sf_proc *sf_proc_of(struct sf_sup *s, pid_t tid)
 {
   pid_t tgid = -1, ppid = -1;
@@ -216,8 +236,14 @@ static struct sf_proc *sf_proc_of(struct sf_sup *s, pid_t tid)
   for (unsigned i = 0; i < s->nprocs; i++)
     if (s->procs[i]->tgid == tgid)
       return s->procs[i];
-  if (s->nprocs == SF_SUP_MAX_PROCS)
+  if (s->nprocs == SF_SUP_MAX_PROCS && sf_proc_sweep(s) == 0) {
+    if (!s->warned_full)
+      fprintf(stderr, "sockfault: warning: more than %d live processes under the seccomp "
+                      "backend: the calls of the others are let through, not faulted nor "
+                      "logged\n", SF_SUP_MAX_PROCS);
+    s->warned_full = true;
     return NULL;
+  }
   struct sf_proc *p = calloc(1, sizeof *p);
   if (!p)
     return NULL;

@@ -100,6 +100,29 @@ class ForkPerConnection(Tmp):
             else:
                 self.assertTrue([pt for pt in r["points"] if len(pt["faults"]) > 1], msg)
 
+    def test_per_tree_across_exec(self):
+        """A program the tree execs counts on with it, under both backends (the shim maps
+        the tree's page again, even when Python's subprocess closed the inherited fd)."""
+        prog = os.path.join(self.tmp, "exec_child.py")
+        with open(prog, "w", encoding="utf-8") as f:
+            f.write("import socket, subprocess, sys\n"
+                    "if len(sys.argv) > 1:\n"
+                    "    try:\n"
+                    "        socket.socket(); print('child ok')\n"
+                    "    except OSError as e:\n"
+                    "        print('child fail', e.errno)\n"
+                    "    sys.exit(0)\n"
+                    "socket.socket()\n"
+                    "subprocess.run([sys.executable, sys.argv[0], 'child'])\n")
+        # per process, the exec'd shim starts afresh (under seccomp an exec keeps the
+        # process's count: sockfault(1) BACKENDS)
+        for backend, rule, want in (
+                ("preload", "socket:error=EMFILE:when=2:per=tree", "child fail 24"),
+                ("seccomp", "socket:error=EMFILE:when=2:per=tree", "child fail 24"),
+                ("preload", "socket:error=EMFILE:when=2", "child ok")):
+            p = self.sockfault("run", "--backend", backend, "-e", rule, "--", "python3", prog)
+            self.assertEqual(p.stdout.strip(), want, (backend, rule, p.stderr))
+
     def test_run_per_tree_and_per_process(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

@@ -372,6 +372,34 @@ class Faithful(unittest.TestCase):
         ("socket:error=EMFILE:when=2", "threads", "1"),
     ]
 
+    def test_killed_processes_dropped(self):
+        """300 forked children killed by SIGKILL (no exit_group for the supervisor to see):
+        each one's 2nd socket still fails. Their entries were never dropped, and after 256 the
+        others' calls went through unfaulted."""
+        code = ("import os, signal, socket\n"
+                "r, w = os.pipe()\n"
+                "for i in range(300):\n"
+                "    pid = os.fork()\n"
+                "    if pid == 0:\n"
+                "        socket.socket()\n"
+                "        try:\n"
+                "            socket.socket(); os.write(w, b'0')\n"
+                "        except OSError:\n"
+                "            os.write(w, b'1')\n"
+                "        os.kill(os.getpid(), signal.SIGKILL)\n"
+                "    os.waitpid(pid, 0)\n"
+                "os.close(w)\n"
+                "data = b''\n"
+                "while True:\n"
+                "    b = os.read(r, 4096)\n"
+                "    if not b:\n"
+                "        break\n"
+                "    data += b\n"
+                "print(data.count(b'1'), len(data))\n")
+        rc, out, err = run(["--backend", "seccomp", "-e", "socket:error=EMFILE:when=2", "--",
+                            sys.executable, "-c", code], timeout=120)
+        self.assertEqual((rc, out.split()), (0, ["300", "300"]), err)
+
     def test_per_tree(self):
         """A fork-per-connection server: per=tree fails the tree's 1st recv once (the
         readiness probe's child or one ping's), per process every child's 1st recv."""

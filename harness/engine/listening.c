@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "listening.h"
 
+#include "proc.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,47 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SF_TREE_MAX 256    /* processes of a run looked at (pids.max of its cgroup: 512) */
 #define SF_INODES_MAX 2048 /* socket inodes of those */
 #define SF_ACCEPTCON 0x10000 /* /proc/net/unix's Flags: __SO_ACCEPTCON, a listening socket */
 #define SF_TCP_LISTEN 10     /* the kernel's TCP_LISTEN state (unix sockets use it too) */
 #define SF_TCP_CLOSE 7       /* ... TCP_CLOSE: an unconnected UDP socket */
-
-/* The pids listed in a file (cgroup.procs, a task's children) appended to out. */
-static size_t sf_read_pids(const char *path, pid_t *out, size_t n, size_t max)
-{
-  FILE *f = fopen(path, "re");
-  for (int pid; f && n < max && fscanf(f, "%d", &pid) == 1;)
-    out[n++] = pid;
-  if (f)
-    fclose(f);
-  return n;
-}
-
-/* The run's processes: its cgroup's, else root and its descendants, breadth first. */
-static size_t sf_tree_pids(pid_t root, const char *cgdir, pid_t *out, size_t max)
-{
-  size_t n = 0;
-  char path[PATH_MAX + 32];
-  if (cgdir && cgdir[0]) {
-    snprintf(path, sizeof path, "%s/cgroup.procs", cgdir);
-    if ((n = sf_read_pids(path, out, 0, max)) > 0)
-      return n;
-  }
-  out[n++] = root;
-  for (size_t i = 0; i < n && n < max; i++) {
-    snprintf(path, sizeof path, "/proc/%d/task", (int)out[i]);
-    DIR *tasks = opendir(path);
-    for (struct dirent *t; tasks && n < max && (t = readdir(tasks));)
-      if (t->d_name[0] != '.') {
-        snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)out[i], t->d_name);
-        n = sf_read_pids(path, out, n, max);
-      }
-    if (tasks)
-      closedir(tasks);
-  }
-  return n;
-}
 
 /* The inodes of pid's sockets (from its fds' links, "socket:[INODE]") appended to ino. */
 static size_t sf_socket_inodes(pid_t pid, unsigned long *ino, size_t n, size_t max)

@@ -51,22 +51,92 @@ long long sf_proc_cpu_ms(pid_t pid)
   return (long long)((utime + stime) * 1000 / (unsigned long long)hz);
 }
 
-long long sf_proc_busy_ms(pid_t pid)
+/* A task's time running or waiting to run, in ns, from its schedstat; -1 if unreadable. */
+static long long sf_task_busy_ns(int dfd, const char *tid)
 {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char path[300], buf[128];
+  snprintf(path, sizeof path, "%s/schedstat", tid);
+  int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return sf_proc_cpu_ms(pid);
+    return -1;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   unsigned long long run = 0, wait = 0;
   if (n <= 0)
-    return sf_proc_cpu_ms(pid);
+    return -1;
   buf[n] = '\0';
   if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
-    return sf_proc_cpu_ms(pid);
-  return (long long)((run + wait) / 1000000);
+    return -1;
+  return (long long)(run + wait);
+}
+
+long long sf_proc_busy_ms(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *tasks = opendir(path);
+  if (!tasks)
+    return -1;
+  long long ns = 0;
+  bool all = true;
+  for (struct dirent *t; (t = readdir(tasks));)
+    if (t->d_name[0] != '.') {
+      long long b = sf_task_busy_ns(dirfd(tasks), t->d_name);
+      all = all && b >= 0;
+      ns += b > 0 ? b : 0;
+    }
+  closedir(tasks);
+  /* no schedstat (a kernel without it): CPU time alone, of every thread, dead ones too */
+  return all ? ns / 1000000 : sf_proc_cpu_ms(pid);
+}
+
+/* The pids listed in a file (cgroup.procs, a task's children) appended to out. */
+static size_t sf_read_pids(const char *path, pid_t *out, size_t n, size_t max)
+{
+  FILE *f = fopen(path, "re");
+  for (int pid; f && n < max && fscanf(f, "%d", &pid) == 1;)
+    out[n++] = pid;
+  if (f)
+    fclose(f);
+  return n;
+}
+
+size_t sf_tree_pids(pid_t root, const char *cgdir, pid_t *out, size_t max)
+{
+  size_t n = 0;
+  char path[PATH_MAX + 32];
+  if (cgdir && cgdir[0]) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", cgdir);
+    if ((n = sf_read_pids(path, out, 0, max)) > 0)
+      return n;
+  }
+  out[n++] = root;
+  for (size_t i = 0; i < n && n < max; i++) {
+    snprintf(path, sizeof path, "/proc/%d/task", (int)out[i]);
+    DIR *tasks = opendir(path);
+    for (struct dirent *t; tasks && n < max && (t = readdir(tasks));)
+      if (t->d_name[0] != '.') {
+        snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)out[i], t->d_name);
+        n = sf_read_pids(path, out, n, max);
+      }
+    if (tasks)
+      closedir(tasks);
+  }
+  return n;
+}
+
+long long sf_tree_busy_ms(pid_t root, const char *cgdir)
+{
+  pid_t pids[SF_TREE_MAX];
+  size_t n = sf_tree_pids(root, cgdir, pids, SF_TREE_MAX);
+  long long ms = 0;
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    long long b = sf_proc_busy_ms(pids[i]);
+    if (b >= 0)
+      ms += b, any = true;
+  }
+  return any ? ms : -1;
 }
 
 int sf_free_port(void)

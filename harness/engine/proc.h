@@ -10,10 +10,19 @@
 
 /* CPU time (user + system) of a live process, in ms, from /proc; -1 if gone. */
 long long sf_proc_cpu_ms(pid_t pid);
-/* Time a live process spent running or waiting to run (schedstat), in ms: a spinning
- * process wants the CPU all the time even when other processes hold it. Falls back to
- * sf_proc_cpu_ms; -1 if gone. */
+/* Time a live process's threads spent running or waiting to run (their schedstat), in ms: a
+ * spinning thread wants the CPU all the time even when other processes hold it. Falls back to
+ * sf_proc_cpu_ms; -1 if gone. A thread that ended takes its share with it. */
 long long sf_proc_busy_ms(pid_t pid);
+/* Processes of a run looked at (pids.max of its cgroup: 512). */
+#define SF_TREE_MAX 256
+/* A run's processes: its cgroup's (cgdir, every process of the run wherever it went), else,
+ * cgdir NULL or "", root and its descendants breadth first (/proc/PID/task/TID/children).
+ * Up to max pids into out; how many. */
+size_t sf_tree_pids(pid_t root, const char *cgdir, pid_t *out, size_t max);
+/* sf_proc_busy_ms summed over the run's processes: a spin in a worker thread or a forked
+ * worker counts, not only the main thread's. -1 when none could be read. */
+long long sf_tree_busy_ms(pid_t root, const char *cgdir);
 /* A loopback TCP port free right now (bind 127.0.0.1:0), or -1. */
 int sf_free_port(void);
 /* 1 when a loopback socket of ours is bound to port: TCP listening or UDP bound (from

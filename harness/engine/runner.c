@@ -103,25 +103,31 @@ static int sf_port_taken(const struct sf_active *act, unsigned n, int port)
   return 0;
 }
 
+/* The run's CPU want: every thread of every process of its tree (a worker's spin too). */
+static long long sf_busy_ms(const struct sf_active *a)
+{
+  return sf_tree_busy_ms(a->pid, a->slot ? a->slot->cg.dir : NULL);
+}
+
 static void sf_set_state(struct sf_active *a, enum sf_state st, long long now)
 {
   a->st = st;
   a->state_t = now;
-  a->cpu_mark = sf_proc_busy_ms(a->pid);
+  a->cpu_mark = sf_busy_ms(a);
 }
 
 /* Spinning: since the last state change, the program wanted the CPU (ran or waited to run)
  * nearly all the time. */
 static void sf_measure_spin(struct sf_active *a, long long now)
 {
-  long long wall = now - a->state_t, cpu = sf_proc_busy_ms(a->pid);
+  long long wall = now - a->state_t, cpu = sf_busy_ms(a);
   if (wall < 200 || a->cpu_mark < 0) { /* too short a window: judge the whole run */
     wall = now - a->t0;
     a->cpu_mark = 0;
   }
   if (cpu < 0 || wall <= 0)
     return;
-  int pct = (int)((cpu - a->cpu_mark) * 100 / wall);
+  int pct = cpu > a->cpu_mark ? (int)((cpu - a->cpu_mark) * 100 / wall) : 0; /* a thread gone */
   a->res->cpu_percent = pct;
   a->res->spinning = pct >= 70;
 }
@@ -373,17 +379,18 @@ static void sf_window_step(struct sf_active *a, long long now)
   struct sf_runres *r = a->res;
   if (!a->win_t && (a->scan.fired & 1)) {
     a->win_t = now;
-    a->win_busy = sf_proc_busy_ms(a->pid);
+    a->win_busy = sf_busy_ms(a);
     r->window_seen = true;
     /* past the recovery time (--timeout after the lift), so no-recovery is judged first */
     if (a->deadline < now + s->window_ms + s->timeout_ms + SF_WINDOW_GRACE_MS)
       a->deadline = now + s->window_ms + s->timeout_ms + SF_WINDOW_GRACE_MS;
   }
   if (a->win_t && !r->lifted && now >= a->win_t + s->window_ms) {
-    long long busy = sf_proc_busy_ms(a->pid), wall = now - a->win_t;
+    long long busy = sf_busy_ms(a), wall = now - a->win_t;
     r->lifted = true;
     a->lift_t = now;
-    r->window_cpu = busy >= 0 && a->win_busy >= 0 ? (int)((busy - a->win_busy) * 100 / wall) : -1;
+    r->window_cpu = busy < 0 || a->win_busy < 0 ? -1
+                    : busy > a->win_busy ? (int)((busy - a->win_busy) * 100 / wall) : 0;
     sf_logscan_poll(&a->scan, a->log);
     r->window_rate = (long long)(a->scan.injected * 1000 / (unsigned long long)wall);
   }

@@ -9,6 +9,10 @@ sustained point, and its correct twin (and the spare-descriptor server) must not
                    on the bursts, no-recovery on the sustained points; one failure is fine
                    twin: keeps accepting, with a small back-off          -> ok
   emfile_spin_ok   libuv's spare-descriptor trick                         -> ok
+  worker_spin      a worker thread (or forked worker) spins in poll on a
+                   back-off deadline, accept tried 10 times a second: the
+                   CPU share of the whole tree shows it                    -> spin
+                   twin: the listener out of the poll set meanwhile       -> ok
 Also: the JSON/JUnit/HTML reports and --fail-on know the kinds and classes, the reproducer is
 the exact rule, replay gives the same class, and the shim's for= lifts the fault by itself.
 
@@ -102,6 +106,28 @@ class LastingTest(unittest.TestCase):
         # one failure at a time is harmless to it: only the lasting fault shows the bug
         once = explore("emfile_persist_bug", "--calls", "accept", "--kinds", "once,burst")
         self.sane(once, 0)
+
+    def test_spin_in_a_worker(self):
+        """The spin is in a worker thread or a forked worker while the main thread sleeps in
+        pthread_join or waitpid, and the failing call runs only 10 times a second: only the
+        CPU share of every thread of the run's tree shows it (the main thread's did not)."""
+        for variant in ("thread", "fork"):
+            opts = ("--calls", "accept", "--errnos", "EMFILE", "--kinds", "sustained")
+            bug = explore(f"worker_spin_{variant}_bug", *opts)
+            self.sane(bug, 1)
+            # the forked worker's calls come from a second process: counted over the tree
+            rule = "accept:error=EMFILE:when=1+:for=1s" + (":per=tree" if variant == "fork"
+                                                            else "")
+            self.assertEqual(set(bug.findings()), {rule})
+            p = bug.findings()[rule]
+            self.assertEqual(p["class"], "spin", p)
+            self.assertGreater(p["window_cpu_percent"], 50, p)
+            self.assertLess(p["window_failed_per_s"], 1000, p)
+            ok = explore(f"worker_spin_{variant}_ok", *opts)
+            self.sane(ok, 0)
+            for p in ok.report["points"]:
+                self.assertEqual(p["class"], "ok", p)
+                self.assertLess(p["window_cpu_percent"], 50, p)
 
     def test_backoff_is_ok(self):
         ok = explore("emfile_persist_ok", "--calls", "accept", "--kinds", "sustained")

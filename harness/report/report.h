@@ -12,6 +12,7 @@
 #include "rules.h"
 
 #define SF_REPORT_SCHEMA 1
+#define SF_SCHEMA_NAME "sockfault-explore/1" /* the JSON report's: written, required on load */
 #define SF_CHECKS_MAX_OPT 32 /* --checks N: at most this (a run checks up to N+2+3 times) */
 
 /* Outcome classes, from the least to the most severe: the matrix shows the worst. */
@@ -286,7 +287,8 @@ int sf_report_write_html(const struct sf_report *r, FILE *out);
 /* Write to a path ("-" is stdout) through the given writer; -1 with a message. */
 int sf_report_save(const struct sf_report *r, const char *path,
                    int (*writer)(const struct sf_report *, FILE *), char *err, size_t errlen);
-/* Read a JSON report; -1 with a message naming what is wrong (the caller names the file). */
+/* Read a JSON report (report_json_load.c); -1 with a message naming what is wrong (the caller
+ * names the file). */
 int sf_report_load(const char *path, struct sf_report *r, char *err, size_t errlen);
 
 #endif

@@ -17,9 +17,10 @@ main_packages=(build-essential cmake python3 procps)
 # servers and clients), man-db and groff-base (man pages, rendered with man -l), strace and
 # fiu-utils (benchmark comparisons), afl++ (fuzzing), chromium (the HTML report rendered in
 # a test), pkg-config (sockfault.pc checked against an installed tree), musl-tools,
-# busybox-static and golang-go (static and Go programs for the seccomp backend's tests).
+# busybox-static and golang-go (static and Go programs for the seccomp backend's tests),
+# python3-yaml (docs/ci.md's YAML examples parsed in a test).
 test_packages=(clang llvm libclang-rt-14-dev socat curl man-db groff-base strace fiu-utils
-               afl++ chromium pkg-config musl-tools busybox-static golang-go)
+               afl++ chromium pkg-config musl-tools busybox-static golang-go python3-yaml)
 
 packages=("${main_packages[@]}")
 [[ $want == test ]] && packages+=("${test_packages[@]}")

@@ -137,16 +137,21 @@ class ForkPerConnection(Tmp):
                                     str(port)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=self.env)
             try:
+                # a server that never listened would fail every ping: per process, a pass
                 deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
+                while True:
                     try:
                         socket.create_connection(("127.0.0.1", port), timeout=1).close()
                         break
                     except OSError:
+                        self.assertIsNone(srv.poll(), (rule, "the server exited"))
+                        self.assertLess(time.monotonic(), deadline, (rule, "never listened"))
                         time.sleep(0.05)
                 failed = sum(subprocess.run([target("ping_client"), str(port)],
                                             timeout=10).returncode != 0 for _ in range(3))
                 self.assertTrue(least <= failed <= most, (rule, failed))
+                # the failures were the children's: the server itself still serves
+                self.assertIsNone(srv.poll(), (rule, "the server died"))
             finally:
                 srv.terminate()
                 srv.wait(timeout=10)

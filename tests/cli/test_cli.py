@@ -267,7 +267,8 @@ class RulesFile(unittest.TestCase):
         try:
             p = run_cli("run", "-f", f.name, "-e", "socket:error=EACCES:when=2", "--", PROBE,
                         "nsocket", "3")
-            self.assertEqual(p.stdout.split(), ["EMFILE", "EACCES", "ok"])
+            self.assertEqual((p.returncode, p.stdout.split()), (0, ["EMFILE", "EACCES", "ok"]),
+                             p.stderr)
         finally:
             os.unlink(f.name)
 
@@ -361,8 +362,10 @@ class Log(unittest.TestCase):
     def test_faults_level(self):
         with tempfile.TemporaryDirectory() as d:
             log = os.path.join(d, "log.jsonl")
-            run_cli("run", "--log", log, "--log-level", "faults", "-e",
-                    "socket:error=EMFILE:when=2", "--", PROBE, "nsocket", "4")
+            p = run_cli("run", "--log", log, "--log-level", "faults", "-e",
+                        "socket:error=EMFILE:when=2", "--", PROBE, "nsocket", "4")
+            self.assertEqual((p.returncode, p.stdout.split()), (0, ["ok", "EMFILE", "ok", "ok"]),
+                             p.stderr)
             calls = [r for r in read_log(log) if "call" in r]
             self.assertEqual(len(calls), 1)
             self.assertEqual((calls[0]["call"], calls[0]["n"]), ("socket", 2))
@@ -507,10 +510,10 @@ class Contexts(unittest.TestCase):
         self.assertEqual(sorted(out), sorted(["before:ok", "child:ok", "parent:EMFILE"]))
         p = run_cli("run", "--no-inherit", "-e", "socket:error=EMFILE", "--", "/bin/sh", "-c",
                     f"{PROBE} nsocket 1")
-        self.assertEqual(p.stdout.split(), ["ok"])
+        self.assertEqual((p.returncode, p.stdout.split()), (0, ["ok"]), p.stderr)
         p = run_cli("run", "-e", "socket:error=EMFILE", "--", "/bin/sh", "-c",
                     f"{PROBE} nsocket 1")
-        self.assertEqual(p.stdout.split(), ["EMFILE"])
+        self.assertEqual((p.returncode, p.stdout.split()), (0, ["EMFILE"]), p.stderr)
 
 
 class Run(unittest.TestCase):
@@ -522,7 +525,8 @@ class Run(unittest.TestCase):
     def test_keeps_existing_preload(self):
         env = clean_env(LD_PRELOAD="libm.so.6")
         p = run_cli("run", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"', env=env)
-        self.assertEqual(p.stdout.strip(), f"{os.path.realpath(SHIM)}:libm.so.6")
+        self.assertEqual((p.returncode, p.stdout.strip()),
+                         (0, f"{os.path.realpath(SHIM)}:libm.so.6"), p.stderr)
 
     def test_path_lookup_and_help(self):
         p = run_cli("run", "-e", "socket:error=EMFILE", "--", "true")

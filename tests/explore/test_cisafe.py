@@ -140,6 +140,7 @@ class Merge(Case):
         self.assertIn("; 1 missing)", p.stdout)
         partial = self.report("m.json")
         self.assertEqual(partial["options"]["shard"], "1,3/3")
+        self.assertTrue(partial["points"])
         self.assertTrue(all(int(q["id"]) % 3 != 2 for q in partial["points"]))
 
         # the partial report is a report: merged with the missing shard, it is whole

@@ -170,8 +170,9 @@ class TargetsTest(Base):
             self.assertNoFindings(x)
             self.assertEqual(x.report["prog"], target(name))
             self.assertIn(f" -- {target(name)} ", x.points()[0]["reproducer"])
-            self.assertTrue(all(p["fired"] for p in x.points()
-                                if p["faults"][0]["errno"] in firing("accept")))
+            fire = [p for p in x.points() if p["faults"][0]["errno"] in firing("accept")]
+            self.assertTrue(fire, x.points())
+            self.assertTrue(all(p["fired"] for p in fire), fire)
         # run: found in PATH, executed by that path, argv[0] as typed (as a shell does)
         env = dict(os.environ, PATH=TARGETS + os.pathsep + os.environ["PATH"])
         r = subprocess.run([CLI, "run", "--", "mc_server"], capture_output=True, text=True,
@@ -256,6 +257,7 @@ class TargetsTest(Base):
         args = ("--calls", "accept", "--errnos", "ECONNABORTED,EPROTO", "--depth", "2")
         bug = server("retry_twice_bug", *args)
         self.assertSane(bug, 1)
+        self.assertTrue(bug.points())
         self.assertTrue(all(not p["finding"] for p in bug.points()), "a single fault is handled")
         pairs = bug.points(pairs=True)
         self.assertTrue(pairs)

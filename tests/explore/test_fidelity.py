@@ -92,6 +92,7 @@ class ForkPerConnection(Tmp):
             p, r, _ = self.explore("fork-more", *mode, *common)
             msg = f"{mode} rc={p.returncode}\nstderr:\n{p.stderr}"
             self.assertIn(p.returncode, (0, 1), msg)
+            self.assertTrue(r and r["points"], msg)
             for pt in r["points"]:
                 self.assertTrue(all(f.get("per_tree") for f in pt["faults"]), pt)
                 self.assertNotEqual(pt["class"], "stopped-serving", pt)

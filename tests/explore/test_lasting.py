@@ -125,6 +125,7 @@ class LastingTest(unittest.TestCase):
             self.assertLess(p["window_failed_per_s"], 1000, p)
             ok = explore(f"worker_spin_{variant}_ok", *opts)
             self.sane(ok, 0)
+            self.assertEqual(len(ok.report["points"]), 1, ok.report["points"])
             for p in ok.report["points"]:
                 self.assertEqual(p["class"], "ok", p)
                 self.assertLess(p["window_cpu_percent"], 50, p)

@@ -163,6 +163,7 @@ class MessageTest(Base):
         self.assertIn("misleading", bug.out)
         self.assertIn("connect:error=EINTR:when=1:force", bug.out)
         x = client("wrong_error_client", "--fail-on", "all", *self.OPTS)
+        self.assertRan(x, 1)  # every error exit a finding now; and points to check below
         self.assertTrue(all(p["class"] == "error-exit" for p in x.points()))
 
 

@@ -302,6 +302,7 @@ class Context(Case):
                                  name="c2.json", status=1)
         self.assertEqual(two["options"]["context"], 2)
         socks = [t for t in two["baseline"]["timeline"] if t["call"] == "socket"]
+        self.assertTrue(socks, two["baseline"]["timeline"])
         self.assertTrue(all(t.get("caller") not in (None, "?") for t in socks), socks)
         found = self.findings(two)
         self.assertTrue(found)

@@ -8,6 +8,10 @@ usage: test_faults.py PATH/TO/sockfault-refserver PATH/TO/libsockfault.so PATH/T
 
 The documented errnos come from `sockfault errnos --json` (the shim's own table).
 
+A run whose fault never fired tests nothing: each call the server makes must have fired
+(the shim's log, level faults) at its 1st occurrence, or the test fails (a shim that
+injected nothing would otherwise pass with zero findings).
+
 A finding is: start-up failing without exit status 1 and a "refserver: <call> ..."
 message; or, once serving: no service after the fault (two fresh connections may be
 tried after a fault of a call on a connection: it may cost that connection; after an accept
@@ -18,14 +22,19 @@ stderr. From-then-on faults need not leave service, only no spin, hang, leak or 
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 STARTUP = ["socket", "setsockopt", "bind", "listen", "getsockname"]
 SERVING = ["accept4", "accept", "recv", "send", "setsockopt", "shutdown", "close"]
+# calls listed above that the server never makes: accept4 is its accept (accept's rows are
+# kept, so that a server that starts calling accept is tested at once)
+NOT_MADE = {"accept"}
 TIMEOUT = 3.0
 
 
@@ -65,9 +74,25 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_one(server, shim, call, err, when):
+def fired(log):
+    """Whether the shim's log (level faults) holds an injected call."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            return any(json.loads(line).get("injected") is True for line in f if line.strip())
+    except (OSError, ValueError):
+        return False
+
+
+def run_one(server, shim, call, err, when, log):
+    """None if the server coped, else why; and whether the fault fired."""
+    why = judge(server, shim, call, err, when, log)
+    return why, fired(log)
+
+
+def judge(server, shim, call, err, when, log):
     rule = f"{call}:error={err}:when={when}"
-    env = dict(os.environ, LD_PRELOAD=shim, SOCKFAULT=rule)
+    env = dict(os.environ, LD_PRELOAD=shim, SOCKFAULT=rule, SOCKFAULT_LOG=log,
+               SOCKFAULT_LOG_LEVEL="faults")
     env.pop("SOCKFAULT_FILE", None)
     p = subprocess.Popen([server, "--port", "0", "--check-fds"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
@@ -118,17 +143,31 @@ def main():
     server, shim, cli = sys.argv[1:]
     table = errno_table(cli)
     runs = findings = 0
-    for call in dict.fromkeys(STARTUP + SERVING):
-        for err in table[call]:
-            for when in ("1", "2") + (("1+",) if call in SERVING else ()):
-                runs += 1
-                why = run_one(server, shim, call, err, when)
-                if why:
-                    findings += 1
-                    print(f"FINDING {call}:error={err}:when={when}: {why}", flush=True)
+    hit = set()  # calls whose 1st occurrence a fault fired at
+    tmp = tempfile.mkdtemp(prefix="sf-faults.")
+    try:
+        for call in dict.fromkeys(STARTUP + SERVING):
+            for err in table[call]:
+                for when in ("1", "2") + (("1+",) if call in SERVING else ()):
+                    runs += 1
+                    log = os.path.join(tmp, f"{runs}.jsonl")
+                    why, did_fire = run_one(server, shim, call, err, when, log)
+                    if os.path.exists(log):
+                        os.unlink(log)
+                    if did_fire and when == "1":
+                        hit.add(call)
+                    if why:
+                        findings += 1
+                        print(f"FINDING {call}:error={err}:when={when}: {why}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    unfired = [c for c in dict.fromkeys(STARTUP + SERVING) if c not in hit | NOT_MADE]
     print(f"test_faults: {runs} runs, {findings} findings")
     print(f"{runs - findings} passed, {findings} failed")
-    return 1 if findings else 0
+    if unfired:
+        print(f"FAIL: no fault fired at the 1st call of {', '.join(unfired)}: those runs "
+              "tested nothing")
+    return 1 if findings or unfired else 0
 
 
 if __name__ == "__main__":

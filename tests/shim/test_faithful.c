@@ -24,10 +24,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -182,11 +184,38 @@ static int connected_within(int s)
     r_;                                                                                      \
   })
 
+/* Sends to fd once thread tid sleeps in recv (its /proc syscall entry names recvfrom), so
+ * that recv met an empty queue however late this thread ran: a fixed head start let the
+ * bytes arrive first on a loaded machine, and the case passed for the queued-data reason.
+ * Where that entry cannot be read, a 100 ms head start as before (said on stderr). */
+struct later {
+  int fd;
+  pid_t tid;
+  bool seen; /* recv was seen asleep before the send */
+};
+
 static void *send_later(void *arg)
 {
-  struct timespec ts = {0, 100 * 1000 * 1000};
-  nanosleep(&ts, NULL);
-  (void)!send(*(int *)arg, "late", 4, 0);
+  struct later *l = arg;
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)l->tid);
+  l->seen = false;
+  for (int i = 0; i < 5000 && !l->seen; i++) { /* 5 s bound */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      fprintf(stderr, "send_later: %s: %s: a 100 ms head start instead\n", path, strerror(errno));
+      nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+      l->seen = true;
+      break;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0 && (buf[n] = '\0', strtol(buf, NULL, 10) == SYS_recvfrom))
+      l->seen = true;
+    else
+      nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+  }
+  (void)!send(l->fd, "late", 4, 0);
   return NULL;
 }
 
@@ -244,16 +273,19 @@ static void part_state(struct fixture *fx)
   /* ... nor when no handler could interrupt it (all restart, no timeout) */
   sigaction(SIGUSR1, &restart, NULL);
   pthread_t t;
-  CHECK(pthread_create(&t, NULL, send_later, &fx->cfd) == 0);
+  struct later later = {fx->cfd, (pid_t)syscall(SYS_gettid), false};
+  CHECK(pthread_create(&t, NULL, send_later, &later) == 0);
   r = UNDER("recv:error=EINTR:when=1", recv(fx->sfd, b, sizeof b, 0), &e, &n);
   CHECK(r == 4 && n == 0);
   pthread_join(t, NULL);
+  CHECK(later.seen);
 
   /* EAGAIN on a blocking socket without a timeout: never (it waits for the data) */
-  CHECK(pthread_create(&t, NULL, send_later, &fx->cfd) == 0);
+  CHECK(pthread_create(&t, NULL, send_later, &later) == 0);
   r = UNDER("recv:error=EAGAIN:when=1", recv(fx->sfd, b, sizeof b, 0), &e, &n);
   CHECK(r == 4 && n == 0);
   pthread_join(t, NULL);
+  CHECK(later.seen);
   /* ... with SO_RCVTIMEO and nothing queued, it is the timeout expiring */
   struct timeval tv = {5, 0};
   setsockopt(fx->sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

@@ -277,6 +277,7 @@ class HtmlTest(unittest.TestCase):
         self.assertEqual(shown, len(tl))
         # the accepts' occurrences are points that crashed: their entries say so, in colour
         # and letter; the other calls were not explored (--calls accept): no mark
+        self.assertTrue([li for li in items if chip(li)[1][0] == "accept"], "no accept shown")
         for li in items:
             mark, words = chip(li)
             if words[0] == "accept":

@@ -14,4 +14,13 @@ if ((rc == 3)); then
   echo "smoke: $target crashed; reproducer(s), to be fixed and then committed under corpus/regressions/$target:"
   cat "$out"/regressions/*.note
 fi
-exit $rc
+((rc == 0)) || exit $rc
+# No crash is a pass only if inputs ran: the campaign's summary counts them (a fuzzer that
+# stopped at start-up, leaving no crash file, also ends with no crash)
+execs=$(sed -n 's/^execs: *\([0-9][0-9]*\).*/\1/p' "$out/summary.txt" 2>/dev/null || true)
+if [[ -z $execs || $execs -eq 0 ]]; then
+  echo "smoke: $target ran no input in ${seconds}s (summary: $(tr '\n' ' ' <"$out/summary.txt" 2>/dev/null))" >&2
+  tail -20 "$out/fuzz.log" >&2 2>/dev/null || true
+  exit 1
+fi
+echo "smoke: $target: $execs executions in ${seconds}s, no crash"

@@ -91,8 +91,10 @@ class Installed(InstalledPrefix):
             self.assertIn(page.upper(), p.stdout.splitlines()[0])
 
     def test_relocated_command_finds_its_shim(self):
-        # no SOCKFAULT_SHIM: the command finds the shim from its own place in the prefix
-        p = run(self.path("bin/sockfault"), "run", "-e", "socket:error=EMFILE:when=1",
+        # no SOCKFAULT_SHIM: the command finds the shim from its own place in the prefix.
+        # family=inet: the count is of the program's own socket, never an AF_UNIX one that
+        # Python's start-up or a pyenv shim's user lookup (NSS, nscd) might make first
+        p = run(self.path("bin/sockfault"), "run", "-e", "socket:error=EMFILE:when=1:family=inet",
                 "--", "python3", "-c",
                 "import socket\ntry:\n socket.socket()\nexcept OSError as e:\n print(e.errno)",
                 check=False)

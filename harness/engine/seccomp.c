@@ -27,6 +27,7 @@
 #include "decide.h"
 #include "logfmt.h"
 #include "seccomp_filter.h"
+#include "seccomp_procs.h"
 #include "seccomp_target.h"
 #include "table.h"
 
@@ -37,18 +38,6 @@
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
-
-#define SF_SUP_MAX_PROCS 256
-#define SF_SUP_MAX_TIDS 1024
-
-/* A process the supervisor has seen: its counters (the rules count per process, as the
- * shim's do), its occurrences per call for the log, a pidfd to read its fds. */
-struct sf_proc {
-  pid_t tgid;
-  int pidfd;
-  struct sf_rulestate rs;
-  uint64_t seen[SF_NCALLS];
-};
 
 struct sf_sup {
   struct sf_sup_conf conf;
@@ -61,15 +50,13 @@ struct sf_sup {
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;
   size_t req_size, resp_size;
-  struct sf_proc *procs[SF_SUP_MAX_PROCS];
-  unsigned nprocs;
-  struct sf_tid tids[SF_SUP_MAX_TIDS];
-  unsigned ntids, tid_next;
+  struct sf_procs procs; /* the processes and threads seen, their counts (seccomp_procs.c) */
   uint64_t tree[SF_MAX_RULES]; /* per=tree's counts (seccomp_target.c) */
   bool warned_uring;
-  bool warned_full;       /* the process table was full: said once */
   unsigned long long injected;
 };
+
+static void sf_log_start(void *arg, struct sf_proc *p, pid_t tid);
 
 struct sf_sup *sf_sup_new(const struct sf_sup_conf *conf, char *err, size_t errlen)
 {
@@ -87,6 +74,14 @@ struct sf_sup *sf_sup_new(const struct sf_sup_conf *conf, char *err, size_t errl
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   s->base_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+  sf_procs_init(&s->procs);
+  s->procs.rules = &s->rules;
+  s->procs.inherit = conf->inherit;
+  s->procs.base_seed = s->base_seed;
+  s->procs.on_new = sf_log_start;
+  s->procs.arg = s;
+  for (unsigned i = 0; i < s->rules.n; i++)
+    s->procs.per_thread |= s->rules.rule[i].per_thread;
   if (sf_filter_build(&s->filter, &s->rules, conf->log != NULL, conf->log_all, conf->inherit) != 0) {
     snprintf(err, errlen, "seccomp: the filter for these rules is too long");
     free(s);
@@ -137,6 +132,7 @@ int sf_sup_install(const struct sf_sup *s)
 void sf_sup_attach(struct sf_sup *s, pid_t pid, int listener)
 {
   s->root = pid;
+  s->procs.root = pid;
   s->listener = listener;
   /* each trapped call is a round trip between two tasks: a synchronous wake-up keeps them on
    * one CPU (a kernel without it refuses; the calls are answered all the same) */
@@ -147,25 +143,7 @@ int sf_sup_fd(const struct sf_sup *s) { return s->listener; }
 
 unsigned long long sf_sup_injected(const struct sf_sup *s) { return s->injected; }
 
-/* --- the processes ---------------------------------------------------------------------------- */
-
-/* A thread's process (Tgid) and that process's parent (PPid), from /proc; -1 when gone. */
-static pid_t sf_tgid_of(pid_t tid, pid_t *ppid)
-{
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  const char *t = strstr(buf, "\nTgid:"), *pp = strstr(buf, "\nPPid:");
-  *ppid = pp ? (pid_t)strtol(pp + 6, NULL, 10) : -1;
-  return t ? (pid_t)strtol(t + 6, NULL, 10) : -1;
-}
+/* --- the log ---------------------------------------------------------------------------------- */
 
 static void sf_log_write(struct sf_sup *s, const char *b, size_t n)
 {
@@ -180,8 +158,11 @@ static void sf_log_write(struct sf_sup *s, const char *b, size_t n)
   }
 }
 
-static void sf_log_start(struct sf_sup *s, struct sf_proc *p, pid_t tid)
+static void sf_log_start(void *arg, struct sf_proc *p, pid_t tid)
 {
+  struct sf_sup *s = arg;
+  if (s->log_fd < 0)
+    return;
   char path[64], exe[256], stat[512], extra[900], rec[SF_LOG_RECORD_MAX];
   snprintf(path, sizeof path, "/proc/%d/exe", (int)p->tgid);
   ssize_t n = readlink(path, exe, sizeof exe - 1);
@@ -199,89 +180,6 @@ static void sf_log_start(struct sf_sup *s, struct sf_proc *p, pid_t tid)
   }
   sf_logfmt_start(extra, sizeof extra, ppid, exe, &p->rs);
   sf_log_write(s, rec, sf_logfmt_event(p->tgid, tid, "start", extra, rec));
-}
-
-static void sf_proc_drop(struct sf_sup *s, struct sf_proc *p);
-
-/* A process that ended without exit_group reaching us (killed by a signal, a crash) stays in
- * the table: its pidfd then polls readable. Drop such entries; how many were dropped. */
-static unsigned sf_proc_sweep(struct sf_sup *s)
-{
-  unsigned dropped = 0;
-  for (unsigned i = 0; i < s->nprocs;) {
-    struct pollfd pf = {.fd = s->procs[i]->pidfd, .events = POLLIN};
-    if (s->procs[i]->pidfd >= 0 && poll(&pf, 1, 0) == 1) {
-      sf_proc_drop(s, s->procs[i]); /* moves the last entry to i */
-      dropped++;
-    } else {
-      i++;
-    }
-  }
-  return dropped;
-}
-
-static struct sf_proc *sf_proc_of(struct sf_sup *s, pid_t tid)
-{
-  pid_t tgid = -1, ppid = -1;
-  for (unsigned i = 0; i < s->ntids; i++)
-    if (s->tids[i].tid == tid)
-      tgid = s->tids[i].tgid;
-  if (tgid < 0) {
-    tgid = sf_tgid_of(tid, &ppid);
-    if (tgid < 0)
-      return NULL;
-    unsigned slot = s->ntids < SF_SUP_MAX_TIDS ? s->ntids++ : s->tid_next++ % SF_SUP_MAX_TIDS;
-    s->tids[slot] = (struct sf_tid){.tid = tid, .tgid = tgid};
-  }
-  for (unsigned i = 0; i < s->nprocs; i++)
-    if (s->procs[i]->tgid == tgid)
-      return s->procs[i];
-  if (s->nprocs == SF_SUP_MAX_PROCS && sf_proc_sweep(s) == 0) {
-    if (!s->warned_full)
-      fprintf(stderr, "sockfault: warning: more than %d live processes under the seccomp "
-                      "backend: the calls of the others are let through, not faulted nor "
-                      "logged\n", SF_SUP_MAX_PROCS);
-    s->warned_full = true;
-    return NULL;
-  }
-  struct sf_proc *p = calloc(1, sizeof *p);
-  if (!p)
-    return NULL;
-  p->tgid = tgid;
-  p->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-  /* --no-inherit: only the root process is faulted */
-  if (s->conf.inherit || tgid == s->root)
-    p->rs.rules = s->rules;
-  sf_rulestate_seed(&p->rs, s->base_seed);
-  /* A forked child goes on from its parent's counts, as the shim's copy of its memory does
-   * (the counts as they are when its first trapped call is seen: the parent's trapped calls
-   * since the fork, if any, are counted in too; docs/sockfault.1 BACKENDS). */
-  for (unsigned i = 0; i < s->nprocs && ppid > 0 && p->rs.rules.n; i++)
-    if (s->procs[i]->tgid == ppid) {
-      sf_rulestate_copy_counts(&p->rs, &s->procs[i]->rs);
-      memcpy(p->seen, s->procs[i]->seen, sizeof p->seen);
-    }
-  s->procs[s->nprocs++] = p;
-  if (s->log_fd >= 0)
-    sf_log_start(s, p, tid);
-  return p;
-}
-
-static void sf_proc_drop(struct sf_sup *s, struct sf_proc *p)
-{
-  for (unsigned i = 0; i < s->ntids;)
-    if (s->tids[i].tgid == p->tgid)
-      s->tids[i] = s->tids[--s->ntids];
-    else
-      i++;
-  for (unsigned i = 0; i < s->nprocs; i++)
-    if (s->procs[i] == p) {
-      s->procs[i] = s->procs[--s->nprocs];
-      break;
-    }
-  if (p->pidfd >= 0)
-    close(p->pidfd);
-  free(p);
 }
 
 /* Sockets open in a process, from /proc/PID/fd (the shim's exit record counts the same). */
@@ -348,17 +246,20 @@ static void sf_close_anyway(struct sf_sup *s, int fd)
   close(null);
 }
 
-static void sf_on_exit(struct sf_sup *s)
+/* Process p ends (exit_group, or its only thread's exit): its exit record, its counts
+ * handed to the children it leaves behind, its entry dropped. */
+static void sf_on_exit(struct sf_sup *s, struct sf_proc *p, pid_t tid)
 {
-  struct sf_proc *p = sf_proc_of(s, (pid_t)s->req->pid);
-  if (p && s->log_fd >= 0) {
+  if (!p)
+    return;
+  if (s->log_fd >= 0) {
     char extra[200], rec[SF_LOG_RECORD_MAX];
     snprintf(extra, sizeof extra, "\"sockets\":%d,\"injected\":%llu", sf_count_sockets(p->tgid),
              (unsigned long long)atomic_load(&p->rs.injected));
-    sf_log_write(s, rec, sf_logfmt_event(p->tgid, s->req->pid, "exit", extra, rec));
+    sf_log_write(s, rec, sf_logfmt_event(p->tgid, tid, "exit", extra, rec));
   }
-  if (p)
-    sf_proc_drop(s, p);
+  sf_procs_adopt_children(&s->procs, p);
+  sf_procs_drop(&s->procs, p);
 }
 
 int sf_sup_handle(struct sf_sup *s)
@@ -371,7 +272,13 @@ int sf_sup_handle(struct sf_sup *s)
   }
   const int nr = s->req->data.nr;
   if (nr == SYS_exit_group) {
-    sf_on_exit(s);
+    sf_on_exit(s, sf_procs_of(&s->procs, (pid_t)s->req->pid, true), (pid_t)s->req->pid);
+    return sf_respond(s, 0, 0, true);
+  }
+  if (nr == SYS_exit) { /* one thread ends: its tid is forgotten (seccomp_procs.c) */
+    struct sf_proc *last;
+    sf_procs_thread_exit(&s->procs, (pid_t)s->req->pid, &last);
+    sf_on_exit(s, last, (pid_t)s->req->pid);
     return sf_respond(s, 0, 0, true);
   }
   if (nr == SYS_io_uring_setup) {
@@ -384,11 +291,15 @@ int sf_sup_handle(struct sf_sup *s)
   }
   const __u64 *a = s->req->data.args;
   const int call = sf_sys_call(nr, a);
-  struct sf_proc *p = call >= 0 && (s->filter.trapped & SF_CALL_BIT(call)) ? sf_proc_of(s, (pid_t)s->req->pid) : NULL;
+  const pid_t tid = (pid_t)s->req->pid;
+  /* a call on a socket fd checks its entry by taking the fd (below), not by a poll */
+  const bool sockfd = call >= 0 && sf_calls[call].ctx == SF_CTX_SOCKFD;
+  struct sf_proc *p = call >= 0 && (s->filter.trapped & SF_CALL_BIT(call))
+                         ? sf_procs_of(&s->procs, tid, !sockfd) : NULL;
   if (!p)
     return sf_respond(s, 0, 0, true); /* trapped for another call sharing its system call */
   struct sf_target t = {.listener = s->listener, .req = s->req, .tgid = p->tgid, .pidfd = p->pidfd,
-                       .tids = s->tids, .ntids = s->ntids, .tree = s->tree, .dup = -1};
+                       .tids = s->procs.tids, .ntids = s->procs.ntids, .tree = s->tree, .dup = -1};
   struct sf_ctx c = {.call = call, .fd = -1, .family = -1, .type = -1, .port = -1, .peer = -1,
                      .site = (const void *)(uintptr_t)s->req->data.instruction_pointer,
                      .backend = &t};
@@ -408,6 +319,13 @@ int sf_sup_handle(struct sf_sup *s)
     break;
   }
   c.flags = sf_msg_flags(call, a);
+  /* the fd not had: no such fd, or the entry's process is gone and the tid another's now */
+  if (sockfd && sf_target_fd(&c) < 0 && sf_procs_gone(&s->procs, p)) {
+    if (!(p = sf_procs_of(&s->procs, tid, true)))
+      return sf_respond(s, 0, 0, true);
+    t.tgid = p->tgid, t.pidfd = p->pidfd, t.tids = s->procs.tids, t.ntids = s->procs.ntids;
+    t.dup = -1;
+  }
   struct stat st;
   if (sf_calls[call].ctx == SF_CTX_SOCKFD &&
       (sf_target_fd(&c) < 0 || fstat(t.dup, &st) != 0 || !S_ISSOCK(st.st_mode))) {
@@ -547,8 +465,7 @@ void sf_sup_free(struct sf_sup *s)
     close(s->listener);
   if (s->log_fd >= 0)
     close(s->log_fd);
-  while (s->nprocs > 0)
-    sf_proc_drop(s, s->procs[0]);
+  sf_procs_free(&s->procs);
   free(s->req);
   free(s->resp);
   free(s);

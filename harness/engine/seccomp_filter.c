@@ -145,9 +145,13 @@ int sf_filter_build(struct sf_bpf *s, const struct sf_ruleset *rules, bool log, 
     done_sys[nr / 64] |= UINT64_C(1) << (nr % 64);
     rc |= sf_emit_case(s, nr, SECCOMP_RET_USER_NOTIF);
   }
-  /* each process's exit, for the log's exit record (sockets left open) */
-  if (log)
+  /* each process's exit, for the log's exit record (sockets left open) and the children it
+   * leaves behind (they go on from its counts); each thread's exit, so that its tid is
+   * forgotten before the number is given to another task (seccomp_procs.c) */
+  if (log || s->trapped) {
     rc |= sf_emit_case(s, SYS_exit_group, SECCOMP_RET_USER_NOTIF);
+    rc |= sf_emit_case(s, SYS_exit, SECCOMP_RET_USER_NOTIF);
+  }
   /* io_uring submits socket operations no filter sees: said once, when it is set up */
   rc |= sf_emit_case(s, SYS_io_uring_setup, SECCOMP_RET_USER_NOTIF);
   rc |= sf_emit(s, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));

@@ -21,8 +21,9 @@ struct sf_bpf {
 /* The filter for these rules: the system calls of the calls they name (every call of the
  * table's with log_all) handed to the supervisor (SECCOMP_RET_USER_NOTIF), a rule that always
  * fires with a state-independent errno compiled in as SECCOMP_RET_ERRNO (only when nothing
- * is logged and the rules reach children), exit_group trapped when logging (the exit
- * record), io_uring_setup trapped (said to be out of reach), everything else allowed. 0, or
+ * is logged and the rules reach children), exit_group and exit trapped when logging or
+ * anything is trapped (the exit record, the children left behind, the tids that end),
+ * io_uring_setup trapped (said to be out of reach), everything else allowed. 0, or
  * -1 when it does not fit. */
 int sf_filter_build(struct sf_bpf *f, const struct sf_ruleset *rules, bool log, bool log_all,
                     bool inherit);

@@ -424,5 +424,174 @@ class Faithful(unittest.TestCase):
                     self.assertEqual(out.strip(), want, err)
 
 
+# A number reused (pid reuse forced in a new pid namespace through ns_last_pid): the earlier
+# owner of the number makes two inet sockets and ends, a thread by exit(2) (mode thread) or a
+# process by SIGKILL (mode killed), neither through exit_group; then B, forked by C (which
+# made no inet socket) is given that number and makes one. B's is its own 1st inet socket.
+# Mode killed-fd: closes of inet sockets instead, B's first trapped call a close of its own
+# socket (the supervisor checks the entry by its pidfd_getfd, not by a poll), three of them.
+REUSE = r"""
+import errno, os, signal, socket, sys, threading, time
+mode = sys.argv[1]
+r, w = os.pipe()
+r2, w2 = os.pipe()
+r3, w3 = os.pipe()
+c = os.fork()
+if c == 0:
+    # a trapped call first (no inet socket): under seccomp C's entry is made now, with A's
+    # counts as they are before A's sockets, as the shim's copy at the fork has them
+    socket.socket(socket.AF_UNIX).close()
+    os.write(w3, b"1")
+    os.close(w)
+    num = int(os.read(r, 64))
+    for attempt in range(50):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(num - 1))
+        b = os.fork()
+        if b == 0:
+            if os.getpid() != num:
+                os._exit(3)
+            res = []
+            for i in range(3 if mode == "killed-fd" else 1):
+                try:
+                    if mode == "killed-fd":
+                        socket.socket().close()
+                    else:
+                        socket.socket()
+                    res.append("ok")
+                except OSError as e:
+                    res.append(errno.errorcode[e.errno])
+            os.write(w2, " ".join(res + ["reused"]).encode())
+            os._exit(0)
+        if os.waitstatus_to_exitcode(os.waitpid(b, 0)[1]) == 0:
+            os._exit(0)
+        time.sleep(0.02)
+    os.write(w2, b"not reused")
+    os._exit(1)
+os.read(r3, 1)
+nums = []
+if mode == "thread":
+    def thread():
+        nums.append(threading.get_native_id())
+        socket.socket(), socket.socket()
+    t = threading.Thread(target=thread)
+    t.start()
+    t.join()
+else:
+    k = os.fork()
+    if k == 0:
+        if mode == "killed-fd":
+            socket.socket().close(), socket.socket().close()
+        else:
+            socket.socket(), socket.socket()
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(k, 0)
+    nums.append(k)
+os.write(w, str(nums[0]).encode())
+os.close(w)
+os.waitpid(c, 0)
+os.close(w2)
+print(os.read(r2, 64).decode())
+"""
+
+# A daemon: the parent's socket is the 1st; it forks D1, which forks D2 and exits at once;
+# D2 waits until it is reparented, then makes the 2nd.
+DAEMON = r"""
+import errno, os, socket, time
+r, w = os.pipe()
+socket.socket()
+d1 = os.fork()
+if d1 == 0:
+    if os.fork() == 0:
+        while os.getppid() == d1:
+            time.sleep(0.01)
+        try:
+            socket.socket()
+            res = b"ok"
+        except OSError as e:
+            res = errno.errorcode[e.errno].encode()
+        os.write(w, res)
+        os._exit(0)
+    os._exit(0)
+os.close(w)
+os.waitpid(d1, 0)
+print(os.read(r, 64).decode())
+"""
+
+# A single-threaded parent's socket is its thread's 1st; its forked child's is the 2nd of
+# the same thread's counts (the child's main thread goes on from the forking thread's).
+FORK_THREAD = r"""
+import errno, os, socket
+socket.socket()
+pid = os.fork()
+if pid == 0:
+    try:
+        socket.socket()
+        res = b"ok"
+    except OSError as e:
+        res = errno.errorcode[e.errno].encode()
+    os.write(1, res + b"\n")
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+class Counts(unittest.TestCase):
+    """What a process and a thread count under seccomp is what they count under the shim,
+    across pid reuse, a daemon's double fork and a fork's per=thread counts (a Python
+    program: both backends reach it). family=inet: without HOME (as in CI) Python's start-up
+    makes AF_UNIX sockets for NSS."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sf-seccomp-counts.")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def both(self, rule, code, args=(), prefix=(), opts=()):
+        outs = {}
+        for backend in ("preload", "seccomp"):
+            p = subprocess.run(list(prefix) + [CLI, "run", "--backend", backend, "-e", rule] +
+                               list(opts) + ["--", sys.executable, "-c", code] + list(args),
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, (backend, p.stderr))
+            outs[backend] = p.stdout.strip()
+        return outs
+
+    def test_reused_number(self):
+        """Before: the thread's tid stayed cached (exit(2) was not trapped), the killed
+        process's entry stayed (no exit_group): B was counted as the dead owner, its socket
+        the 3rd (EMFILE), or its setsockopt calls let through."""
+        unshare = shutil.which("unshare")
+        if os.geteuid() != 0 or not unshare:
+            self.skipTest("needs root and unshare(1): a pid namespace to reuse numbers in")
+        ns = [unshare, "--pid", "--fork", "--mount-proc"]
+        if subprocess.run(ns + ["true"], capture_output=True).returncode != 0:
+            self.skipTest("unshare --pid refused here")
+        for mode in ("thread", "killed"):
+            with self.subTest(mode=mode):
+                outs = self.both("socket:error=EMFILE:when=3:family=inet", REUSE, [mode], ns)
+                self.assertEqual(outs, {"preload": "ok reused", "seccomp": "ok reused"})
+        # only close trapped (a log of the faults: no call is trapped for the log), so B's
+        # first trapped call is one; the dead owner's pidfd gives no fd, and a close that
+        # cannot be looked at is let through uncounted
+        log = os.path.join(self.tmp, "log")
+        outs = self.both("close:error=EIO:when=3:family=inet:force", REUSE, ["killed-fd"], ns,
+                         ["--log", log, "--log-level", "faults"])
+        want = "ok ok EIO reused"
+        self.assertEqual(outs, {"preload": want, "seccomp": want})
+
+    def test_daemon_goes_on_from_parent(self):
+        """Before: D2's first call came after D1 had exited, its PPid the subreaper: it
+        started from zero under seccomp (ok)."""
+        outs = self.both("socket:error=EMFILE:when=2:family=inet", DAEMON)
+        self.assertEqual(outs, {"preload": "EMFILE", "seccomp": "EMFILE"})
+
+    def test_per_thread_across_fork(self):
+        """Before: the child's per=thread counts started from zero under seccomp (ok)."""
+        outs = self.both("socket:error=EMFILE:when=2:per=thread:family=inet", FORK_THREAD)
+        self.assertEqual(outs, {"preload": "EMFILE", "seccomp": "EMFILE"})
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -272,7 +272,8 @@ int sf_sup_handle(struct sf_sup *s)
   }
   const int nr = s->req->data.nr;
   if (nr == SYS_exit_group) {
-    sf_on_exit(s, sf_procs_of(&s->procs, (pid_t)s->req->pid, true), (pid_t)s->req->pid);
+    const pid_t tid = (pid_t)s->req->pid;
+    sf_on_exit(s, sf_procs_at_exit(&s->procs, tid, s->log_fd >= 0), tid);
     return sf_respond(s, 0, 0, true);
   }
   if (nr == SYS_exit) { /* one thread ends: its tid is forgotten (seccomp_procs.c) */

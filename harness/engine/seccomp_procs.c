@@ -33,20 +33,25 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* The start of a /proc file, NUL-terminated: its length, or -1 (nothing read). */
+static ssize_t sf_proc_read(const char *path, char *buf, size_t size)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  return n > 0 ? n : -1;
+}
+
 /* A task's process (Tgid), that process's parent (PPid) and its number of threads, from
  * /proc/TID/status; -1 when gone. */
 static int sf_status_of(pid_t tid, pid_t *tgid, pid_t *ppid, int *threads)
 {
   char path[64], buf[1536];
   snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (sf_proc_read(path, buf, sizeof buf) < 0)
     return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
   const char *tg = strstr(buf, "\nTgid:"), *pp = strstr(buf, "\nPPid:"),
              *th = strstr(buf, "\nThreads:");
   if (!tg)
@@ -309,6 +314,18 @@ static bool sf_proc_counted(const struct sf_procs *t, const struct sf_proc *p)
   return false;
 }
 
+/* A process's parent, from /proc/PID/stat; -1 when gone. */
+static pid_t sf_parent_of(pid_t pid)
+{
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  if (sf_proc_read(path, buf, sizeof buf) < 0)
+    return -1;
+  const char *rp = strrchr(buf, ')');
+  long ppid;
+  return rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
 /* Up to max live children of process tgid: each thread's /proc/TGID/task/TID/children, or,
  * on a kernel without those files (no CONFIG_PROC_CHILDREN), the parent of each process made
  * after it (/proc/PID/stat): slower, a read per such process at each exit of a process with
@@ -353,32 +370,29 @@ static unsigned sf_children(struct sf_procs *t, pid_t tgid, pid_t *out, unsigned
    * missed only when the numbers went a whole round and past the parent's again while it
    * lived). */
   long last = LONG_MAX;
-  int lfd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
-  if (lfd >= 0) {
-    ssize_t k = read(lfd, buf, 32);
-    close(lfd);
-    buf[k > 0 ? k : 0] = '\0';
-    if (k > 0)
-      last = strtol(buf, NULL, 10);
-  }
-  DIR *d = opendir("/proc");
-  struct dirent *de;
-  while (d && (de = readdir(d)) != NULL && n < max) {
-    if (de->d_name[0] < '0' || de->d_name[0] > '9')
-      continue;
-    const long pid = strtol(de->d_name, NULL, 10);
+  if (sf_proc_read("/proc/sys/kernel/ns_last_pid", buf, 32) > 0)
+    last = strtol(buf, NULL, 10);
+  /* few numbers given since the parent's (its children's exits in a fork loop): each one
+   * tried, a missing /proc entry one failed open; else the processes listed */
+  const bool probe = last >= tgid && last - tgid <= 64;
+  DIR *d = probe ? NULL : opendir("/proc");
+  struct dirent *de = NULL;
+  for (long next = tgid + 1; n < max;) {
+    long pid;
+    if (probe) {
+      if (next > last)
+        break;
+      pid = next++;
+    } else {
+      if (!d || (de = readdir(d)) == NULL)
+        break;
+      if (de->d_name[0] < '0' || de->d_name[0] > '9')
+        continue;
+      pid = strtol(de->d_name, NULL, 10);
+    }
     if (pid <= tgid && !(last < tgid && pid <= last))
       continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    ssize_t k = read(fd, buf, 512);
-    close(fd);
-    buf[k > 0 ? k : 0] = '\0';
-    const char *rp = strrchr(buf, ')');
-    long ppid;
-    if (rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == tgid)
+    if (sf_parent_of((pid_t)pid) == tgid)
       out[n++] = (pid_t)pid;
   }
   if (d)
@@ -411,6 +425,32 @@ void sf_procs_adopt_children(struct sf_procs *t, struct sf_proc *p)
     if (t->on_new)
       t->on_new(t->arg, c, c->tgid);
   }
+}
+
+struct sf_proc *sf_procs_at_exit(struct sf_procs *t, pid_t tid, bool need_entry)
+{
+  sf_deaths_check(t);
+  const int k = sf_tid_find(t, tid);
+  if (need_entry || k >= 0)
+    return sf_procs_of(t, tid, true);
+  /* a process that made no trapped call: its counts are its parent's; an entry (a /proc
+   * read, a pidfd, its watch: a third of a fork-and-exit loop's cost here) only when it
+   * leaves children to hand them to */
+  /* /proc/TID/task is its process's threads, whichever thread TID is; the scan of parents
+   * (no children files) needs the process's number */
+  pid_t tgid = tid, ppid;
+  if (t->children_file == 0 && sf_status_of(tid, &tgid, &ppid, NULL) != 0)
+    return NULL;
+  pid_t kids[64];
+  unsigned n = sf_children(t, tgid, kids, sizeof kids / sizeof kids[0]), orphans = 0;
+  for (unsigned i = 0; i < n; i++)
+    orphans += sf_proc_find(t, kids[i]) == NULL;
+  if (!orphans || sf_status_of(tid, &tgid, &ppid, NULL) != 0)
+    return NULL;
+  struct sf_proc *p = sf_proc_find(t, tgid), *parent = ppid > 0 ? sf_proc_find(t, ppid) : NULL;
+  if (!p && (!parent || !parent->rs.rules.n || !sf_proc_counted(t, parent)))
+    return NULL; /* its children would start from zero all the same */
+  return sf_procs_of(t, tid, true);
 }
 
 void sf_procs_drop(struct sf_procs *t, struct sf_proc *p)

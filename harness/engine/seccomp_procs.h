@@ -67,6 +67,11 @@ bool sf_procs_gone(struct sf_procs *t, struct sf_proc *p);
  * the process (to be ended by the caller as at exit_group), else NULL. */
 void sf_procs_thread_exit(struct sf_procs *t, pid_t tid, struct sf_proc **last);
 
+/* The entry of the process whose thread tid calls exit_group: its own, or, if it made no
+ * trapped call, one made now when need_entry (the log's records) or when it leaves
+ * children without an entry to hand its counts to; else NULL (nothing to do). */
+struct sf_proc *sf_procs_at_exit(struct sf_procs *t, pid_t tid, bool need_entry);
+
 /* Process p calls exit_group (still alive): its live children that have no entry yet get one
  * now, with p's counts, as the shim's copy gave them at the fork (a daemon's double fork:
  * the child's first call comes after its parent is gone and it is reparented). */

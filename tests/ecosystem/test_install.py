@@ -223,6 +223,16 @@ class Installed(InstalledPrefix):
             self.assertIn(bad, p.stderr)
         p = run(fuzz, "--help")
         self.assertIn("--seed-dir", p.stdout)
+        # a libFuzzer target that cannot start runs no input: an error, not "no crash"
+        dead = os.path.join(self.tmp, "dead_fuzzer")
+        with open(dead, "w", encoding="utf-8") as f:
+            f.write("#!/bin/sh\n# -max_total_time\necho 'ERROR: cannot start' >&2\nexit 1\n")
+        os.chmod(dead, 0o755)
+        camp = os.path.join(self.tmp, "dead-campaign")
+        p = run(fuzz, dead, "--time", "1", "--out", camp, check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("libFuzzer ran no input", p.stderr)
+        self.assertIn("ERROR: cannot start", p.stderr)
 
     def test_example_echo_with_a_bug_fails(self):
         out = self.build(os.path.join(SOURCE, "examples", "echo"), "echo-bug", "-DECHO_BUG=ON")

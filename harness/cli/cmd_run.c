@@ -164,7 +164,7 @@ int sf_cmd_run(int argc, char **argv)
   struct sf_sup *sup = NULL;
   if (backend == SF_BACKEND_SECCOMP) {
     const struct sf_sup_conf conf = {.rules = &rs, .log = log, .inherit = inherit != 0,
-                                     .log_all = !level || strcmp(level, "all") == 0};
+                                     .log_all = log && (!level || strcmp(level, "all") == 0)};
     if (log && sf_check_output("run", "--log", log) != 0) {
       free(rules);
       return SOCKFAULT_EXIT_RULE;

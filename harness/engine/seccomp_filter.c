@@ -106,7 +106,8 @@ int sf_filter_build(struct sf_bpf *s, const struct sf_ruleset *rules, bool log, 
   uint64_t armed = 0;
   for (unsigned i = 0; i < rules->n; i++)
     armed |= rules->rule[i].calls;
-  uint64_t want = armed | (log_all ? SF_ALL_CALLS : 0);
+  /* every call of the table only for a log that keeps them all: none asked, none trapped */
+  uint64_t want = armed | (log && log_all ? SF_ALL_CALLS : 0);
   /* an EMFILE/ENFILE for= window gives a slot back on each close (decide.c) */
   for (unsigned i = 0; i < rules->n; i++)
     if (rules->rule[i].has_for && (rules->rule[i].err == EMFILE || rules->rule[i].err == ENFILE))

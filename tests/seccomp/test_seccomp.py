@@ -11,6 +11,7 @@ Environment: SF_CLI, SF_SECCOMP_BIN (this directory's build), SF_TARGETS (tests/
 """
 import json
 import os
+import select
 import signal
 import shutil
 import socket
@@ -131,6 +132,34 @@ class Run(unittest.TestCase):
         rc, out, err = run(["-e", "socket:error=EACCES", "--", prog("raw_socket_static")])
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.split("\n")[:4], ["socket %d: EACCES" % i for i in range(1, 5)])
+
+    def test_only_the_rules_calls_trapped(self):
+        """Without --log only the calls the rules name are trapped: with the supervisor
+        stopped, the program's setsockopt, read and write still run (every call of the table
+        was trapped when no log was asked for, each a round trip)."""
+        code = ("import socket, sys\n"
+                "s = socket.socket()\n"
+                "print('ready', flush=True)\n"
+                "sys.stdin.readline()\n"
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                "print('done', flush=True)\n")
+        p = subprocess.Popen([CLI, "run", "--backend", "seccomp", "-e",
+                              "socket:error=EMFILE:when=99", "--", sys.executable, "-c", code],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            os.kill(p.pid, signal.SIGSTOP)  # the supervisor answers nothing now
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            ready, _, _ = select.select([p.stdout], [], [], 5)
+            line = p.stdout.readline() if ready else ""
+        finally:
+            os.kill(p.pid, signal.SIGCONT)
+            p.stdin.close()
+            p.wait(timeout=30)
+            p.stdout.close()
+        self.assertEqual(line, "done\n", "a call no rule names waited for the supervisor")
+        self.assertEqual(p.returncode, 0)
 
     def test_io_uring_is_reported(self):
         """io_uring is out of reach: its set-up is let through and said on stderr."""

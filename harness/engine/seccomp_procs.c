@@ -246,6 +246,8 @@ bool sf_procs_gone(struct sf_procs *t, struct sf_proc *p)
   return true;
 }
 
+static pid_t sf_parent_of(pid_t pid);
+
 struct sf_proc *sf_procs_of(struct sf_procs *t, pid_t tid, bool verify)
 {
   sf_deaths_check(t);
@@ -270,7 +272,12 @@ struct sf_proc *sf_procs_of(struct sf_procs *t, pid_t tid, bool verify)
     p = NULL;
   }
   if (!p) {
-    struct sf_proc *parent = ppid > 0 ? sf_proc_find(t, ppid) : NULL;
+    /* A parent that made no trapped call has no entry: its counts are its own parent's, so
+     * the nearest ancestor with one is copied (a daemon's child could otherwise be seen
+     * before its parent's exit_group hands it the counts, and start from zero). */
+    struct sf_proc *parent = NULL;
+    for (int up = 0; ppid > 1 && up < 16 && !(parent = sf_proc_find(t, ppid)); up++)
+      ppid = sf_parent_of(ppid);
     p = sf_proc_new(t, tgid, -1, parent && sf_proc_alive(parent) ? parent : NULL);
     if (!p)
       return NULL;

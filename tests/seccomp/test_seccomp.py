@@ -3,9 +3,9 @@
 
 Static C programs (gcc -static, musl-gcc -static), a raw syscall(SYS_socket), busybox's nc
 and a Go server and client are faulted through `sockfault run`; each must get the faults
-the rules name (and the log the shim writes), and none it does not. A part is skipped when
-its toolchain or program is missing here (musl-gcc, go, busybox-static); all of it when the
-kernel refuses seccomp user notification (exit 77).
+the rules name (and the log the shim writes), and none it does not. A missing toolchain or
+program (musl-gcc, go, busybox-static: scripts/deps.sh installs them) fails its part; all of
+it is skipped only when the kernel refuses seccomp user notification (exit 77).
 
 Environment: SF_CLI, SF_SECCOMP_BIN (this directory's build), SF_TARGETS (tests/targets).
 """
@@ -24,6 +24,11 @@ import unittest
 CLI = os.environ.get("SF_CLI", "")
 BIN = os.environ.get("SF_SECCOMP_BIN", "")
 TARGETS = os.environ.get("SF_TARGETS", "")
+
+
+# scripts/deps.sh installs every tool these tests build with: one missing is a failure (a
+# skip would let the suite pass with the static and Go programs never faulted)
+MISSING = "%s not installed: scripts/deps.sh installs it"
 
 
 def prog(name):
@@ -195,7 +200,7 @@ class Run(unittest.TestCase):
     def test_musl(self):
         client = prog("ping_client_musl")
         if not have(client):
-            self.skipTest("musl-gcc not installed (Debian: musl-tools)")
+            self.fail(MISSING % "musl-gcc (Debian: musl-tools)")
         srv = Server([os.path.join(TARGETS, "second_accept_ok"), "{port}"])
         try:
             rc, _, err = run(["--", client, str(srv.port)])
@@ -211,7 +216,7 @@ class Run(unittest.TestCase):
     def test_busybox_nc(self):
         bb = busybox_static()
         if not bb:
-            self.skipTest("busybox-static not installed")
+            self.fail(MISSING % "busybox-static")
         srv = Server([os.path.join(TARGETS, "second_accept_ok"), "{port}"])
         try:
             rc, out, err = run(["-e", "connect:error=ENETUNREACH", "--", bb, "nc", "127.0.0.1",
@@ -225,7 +230,7 @@ class Run(unittest.TestCase):
     def test_go_client_and_server(self):
         go = prog("go_ping")
         if not have(go):
-            self.skipTest("go not installed (Debian: golang-go)")
+            self.fail(MISSING % "go (Debian: golang-go)")
         rc, _, err = run(["-e", "connect:error=ECONNREFUSED", "--", go, "ping", "1"])
         self.assertEqual(rc, 1)
         self.assertIn("a Go program: --backend auto chose seccomp", err)
@@ -318,7 +323,7 @@ class Explore(unittest.TestCase):
     def test_musl_static(self):
         p = prog("second_accept_bug_musl")
         if not have(p):
-            self.skipTest("musl-gcc not installed (Debian: musl-tools)")
+            self.fail(MISSING % "musl-gcc (Debian: musl-tools)")
         # musl's socket() retries without SOCK_CLOEXEC after EINVAL or EPROTONOSUPPORT
         # (src/network/socket.c): its second try is not faulted, so the server starts
         self.compare(p, {"socket:error=EINVAL:when=1": ("error-exit", "ok"),
@@ -353,7 +358,7 @@ class Explore(unittest.TestCase):
     def test_go_server(self):
         go = prog("go_ping")
         if not have(go):
-            self.skipTest("go not installed (Debian: golang-go)")
+            self.fail(MISSING % "go (Debian: golang-go)")
         rc, err, classes, leftover = explore(
             ["--kinds", "once", "--calls", "accept4,listen", "--errnos", "EMFILE,EADDRINUSE", "--max-per-call", "2",
              "--check", go + " ping {port}"], [go, "serve", "{port}"])

@@ -33,6 +33,15 @@ static const char *sf_stat_fields(const char *pid, char *buf, size_t len)
   return p ? p + 1 : NULL;
 }
 
+pid_t sf_proc_ppid(pid_t pid)
+{
+  char id[24], buf[1024];
+  snprintf(id, sizeof id, "%d", (int)pid);
+  const char *p = sf_stat_fields(id, buf, sizeof buf);
+  long ppid;
+  return p && sscanf(p, " %*c %ld", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
 long long sf_proc_cpu_ms(pid_t pid)
 {
   char id[24], buf[1024];

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A live process's parent (PPid, from /proc/PID/stat); -1 if gone. */
+pid_t sf_proc_ppid(pid_t pid);
 /* CPU time (user + system) of a live process, in ms, from /proc; -1 if gone. */
 long long sf_proc_cpu_ms(pid_t pid);
 /* Time a live process's threads spent running or waiting to run (their schedstat), in ms: a

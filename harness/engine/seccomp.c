@@ -26,6 +26,7 @@
 
 #include "decide.h"
 #include "logfmt.h"
+#include "proc.h"
 #include "seccomp_filter.h"
 #include "seccomp_procs.h"
 #include "seccomp_target.h"
@@ -163,22 +164,12 @@ static void sf_log_start(void *arg, struct sf_proc *p, pid_t tid)
   struct sf_sup *s = arg;
   if (s->log_fd < 0)
     return;
-  char path[64], exe[256], stat[512], extra[900], rec[SF_LOG_RECORD_MAX];
+  char path[64], exe[256], extra[900], rec[SF_LOG_RECORD_MAX];
   snprintf(path, sizeof path, "/proc/%d/exe", (int)p->tgid);
   ssize_t n = readlink(path, exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = '\0';
-  long ppid = 0;
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)p->tgid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t k = read(fd, stat, sizeof stat - 1);
-    close(fd);
-    stat[k > 0 ? k : 0] = '\0';
-    const char *rp = strrchr(stat, ')');
-    if (rp)
-      sscanf(rp + 1, " %*c %ld", &ppid);
-  }
-  sf_logfmt_start(extra, sizeof extra, ppid, exe, &p->rs);
+  const pid_t ppid = sf_proc_ppid(p->tgid);
+  sf_logfmt_start(extra, sizeof extra, ppid > 0 ? ppid : 0, exe, &p->rs);
   sf_log_write(s, rec, sf_logfmt_event(p->tgid, tid, "start", extra, rec));
 }
 

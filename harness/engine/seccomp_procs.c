@@ -22,6 +22,8 @@
 #define _GNU_SOURCE
 #include "seccomp_procs.h"
 
+#include "proc.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -246,8 +248,6 @@ bool sf_procs_gone(struct sf_procs *t, struct sf_proc *p)
   return true;
 }
 
-static pid_t sf_parent_of(pid_t pid);
-
 struct sf_proc *sf_procs_of(struct sf_procs *t, pid_t tid, bool verify)
 {
   sf_deaths_check(t);
@@ -277,7 +277,7 @@ struct sf_proc *sf_procs_of(struct sf_procs *t, pid_t tid, bool verify)
      * before its parent's exit_group hands it the counts, and start from zero). */
     struct sf_proc *parent = NULL;
     for (int up = 0; ppid > 1 && up < 16 && !(parent = sf_proc_find(t, ppid)); up++)
-      ppid = sf_parent_of(ppid);
+      ppid = sf_proc_ppid(ppid);
     p = sf_proc_new(t, tgid, -1, parent && sf_proc_alive(parent) ? parent : NULL);
     if (!p)
       return NULL;
@@ -321,23 +321,11 @@ static bool sf_proc_counted(const struct sf_procs *t, const struct sf_proc *p)
   return false;
 }
 
-/* A process's parent, from /proc/PID/stat; -1 when gone. */
-static pid_t sf_parent_of(pid_t pid)
-{
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  if (sf_proc_read(path, buf, sizeof buf) < 0)
-    return -1;
-  const char *rp = strrchr(buf, ')');
-  long ppid;
-  return rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 ? (pid_t)ppid : -1;
-}
-
 /* Up to max live children of process tgid: each thread's /proc/TGID/task/TID/children, or,
  * on a kernel without those files (no CONFIG_PROC_CHILDREN), the parent of each process made
  * after it (/proc/PID/stat): slower, a read per such process at each exit of a process with
  * counts. */
-static unsigned sf_children(struct sf_procs *t, pid_t tgid, pid_t *out, unsigned max)
+static unsigned sf_live_children(struct sf_procs *t, pid_t tgid, pid_t *out, unsigned max)
 {
   char path[320], buf[4096];
   unsigned n = 0;
@@ -399,7 +387,7 @@ static unsigned sf_children(struct sf_procs *t, pid_t tgid, pid_t *out, unsigned
     }
     if (pid <= tgid && !(last < tgid && pid <= last))
       continue;
-    if (sf_parent_of((pid_t)pid) == tgid)
+    if (sf_proc_ppid((pid_t)pid) == tgid)
       out[n++] = (pid_t)pid;
   }
   if (d)
@@ -412,7 +400,7 @@ void sf_procs_adopt_children(struct sf_procs *t, struct sf_proc *p)
   if (!p->rs.rules.n || !sf_proc_counted(t, p))
     return;
   pid_t kids[64]; /* bounded: a parent with more children copies its counts to the first 64 */
-  unsigned n = sf_children(t, p->tgid, kids, sizeof kids / sizeof kids[0]);
+  unsigned n = sf_live_children(t, p->tgid, kids, sizeof kids / sizeof kids[0]);
   for (unsigned i = 0; i < n; i++) {
     if (sf_proc_find(t, kids[i]))
       continue; /* it has counts of its own already */
@@ -449,7 +437,7 @@ struct sf_proc *sf_procs_at_exit(struct sf_procs *t, pid_t tid, bool need_entry)
   if (t->children_file == 0 && sf_status_of(tid, &tgid, &ppid, NULL) != 0)
     return NULL;
   pid_t kids[64];
-  unsigned n = sf_children(t, tgid, kids, sizeof kids / sizeof kids[0]), orphans = 0;
+  unsigned n = sf_live_children(t, tgid, kids, sizeof kids / sizeof kids[0]), orphans = 0;
   for (unsigned i = 0; i < n; i++)
     orphans += sf_proc_find(t, kids[i]) == NULL;
   if (!orphans || sf_status_of(tid, &tgid, &ppid, NULL) != 0)
